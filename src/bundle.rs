@@ -1,0 +1,49 @@
+//! Reads a bundle: config.json parsed with oci-spec, the rootfs resolved against the bundle.
+
+use oci_spec::runtime::Spec;
+use std::fs;
+use std::io;
+use std::path::{Path, PathBuf};
+use thiserror::Error;
+
+#[derive(Debug, Error)]
+pub enum BundleError {
+    #[error("bundle {0:?}")]
+    Dir(PathBuf, #[source] io::Error),
+    #[error("read {0:?}")]
+    Read(PathBuf, #[source] io::Error),
+    #[error("parse {path:?}: {msg}")]
+    Parse { path: PathBuf, msg: String },
+    #[error("config.json: root.path is missing")]
+    NoRoot,
+    #[error("root.path {0:?}")]
+    Rootfs(PathBuf, #[source] io::Error),
+    #[error("root.path {0:?} is not a directory")]
+    RootfsNotDir(PathBuf),
+}
+
+pub struct Bundle {
+    /// Absolute, symlink-free bundle directory.
+    pub dir: PathBuf,
+    pub spec: Spec,
+    /// Absolute, symlink-free rootfs directory.
+    pub rootfs: PathBuf,
+}
+
+/// Loads `dir/config.json`; a relative root.path is relative to the bundle, as the spec says.
+pub fn load(dir: &Path) -> Result<Bundle, BundleError> {
+    let dir = fs::canonicalize(dir).map_err(|e| BundleError::Dir(dir.to_path_buf(), e))?;
+    let path = dir.join("config.json");
+    let bytes = fs::read(&path).map_err(|e| BundleError::Read(path.clone(), e))?;
+    let spec: Spec = serde_json::from_slice(&bytes).map_err(|e| BundleError::Parse {
+        path: path.clone(),
+        msg: e.to_string(),
+    })?;
+    let root = spec.root().as_ref().ok_or(BundleError::NoRoot)?;
+    let rootfs = dir.join(root.path());
+    let rootfs = fs::canonicalize(&rootfs).map_err(|e| BundleError::Rootfs(root.path().clone(), e))?;
+    if !rootfs.is_dir() {
+        return Err(BundleError::RootfsNotDir(root.path().clone()));
+    }
+    Ok(Bundle { dir, spec, rootfs })
+}

@@ -1,0 +1,152 @@
+//! Small file helpers for cgroupfs whose errors name the file and the value.
+
+use std::fs::{self, OpenOptions};
+use std::io::{ErrorKind, Write};
+use std::path::{Path, PathBuf};
+use std::thread::sleep;
+use std::time::Duration;
+
+use super::CgroupError;
+
+/// Write `value` to `dir/name` in a single write(2), as cgroupfs parses one value per write.
+pub fn write_file(dir: &Path, name: &str, value: &str) -> Result<(), CgroupError> {
+    let path = dir.join(name);
+    let res = OpenOptions::new()
+        .write(true)
+        .truncate(false)
+        .open(&path)
+        .and_then(|mut f| f.write_all(value.as_bytes()));
+    res.map_err(|source| CgroupError::Write {
+        path,
+        value: value.to_string(),
+        source,
+    })
+}
+
+/// Read `dir/name` as text with the trailing newline removed.
+pub fn read_file(dir: &Path, name: &str) -> Result<String, CgroupError> {
+    let path = dir.join(name);
+    match fs::read_to_string(&path) {
+        Ok(s) => Ok(s.trim_end_matches('\n').to_string()),
+        Err(source) => Err(CgroupError::Read { path, source }),
+    }
+}
+
+/// Read `dir/name` as an unsigned number; "max" reads as u64::MAX.
+pub fn read_u64(dir: &Path, name: &str) -> Result<u64, CgroupError> {
+    let text = read_file(dir, name)?;
+    parse_u64(&text).ok_or_else(|| CgroupError::Parse {
+        path: dir.join(name),
+        text,
+    })
+}
+
+/// Parse one cgroupfs number; "max" is unlimited.
+pub fn parse_u64(text: &str) -> Option<u64> {
+    let t = text.trim();
+    if t == "max" {
+        return Some(u64::MAX);
+    }
+    t.parse().ok()
+}
+
+/// Whether `dir/name` exists (controllers differ by kernel and scheduler).
+pub fn has_file(dir: &Path, name: &str) -> bool {
+    dir.join(name).exists()
+}
+
+/// Create `dir` and every missing parent; returns the directories it made, outermost first.
+pub fn mkdir_all(dir: &Path) -> Result<Vec<PathBuf>, CgroupError> {
+    let mut missing = Vec::new();
+    let mut cur = Some(dir);
+    while let Some(p) = cur {
+        if p.exists() {
+            break;
+        }
+        missing.push(p.to_path_buf());
+        cur = p.parent();
+    }
+    missing.reverse();
+    let mut made = Vec::new();
+    for p in missing {
+        match fs::create_dir(&p) {
+            Ok(()) => made.push(p),
+            // Another container's create may have made a shared parent meanwhile.
+            Err(e) if e.kind() == ErrorKind::AlreadyExists => {}
+            Err(source) => {
+                remove_dirs(&made);
+                return Err(CgroupError::Mkdir { path: p, source });
+            }
+        }
+    }
+    Ok(made)
+}
+
+/// Best-effort removal of directories this process made, innermost first (cleanup path only).
+pub fn remove_dirs(made: &[PathBuf]) {
+    for p in made.iter().rev() {
+        // A shared parent stays if another cgroup appeared in it (EBUSY); that is correct.
+        let _ = fs::remove_dir(p);
+    }
+}
+
+/// Remove a cgroup directory and any sub-cgroups the container made, retrying while busy.
+pub fn rmdir_tree(dir: &Path) -> Result<(), CgroupError> {
+    let entries = match fs::read_dir(dir) {
+        Ok(e) => e,
+        Err(e) if e.kind() == ErrorKind::NotFound => return Ok(()),
+        Err(source) => {
+            return Err(CgroupError::Read {
+                path: dir.to_path_buf(),
+                source,
+            })
+        }
+    };
+    for entry in entries.flatten() {
+        // Only directories are sub-cgroups; cgroupfs control files are regular files.
+        if entry.file_type().map(|t| t.is_dir()).unwrap_or(false) {
+            rmdir_tree(&entry.path())?;
+        }
+    }
+    let mut tries = 0;
+    loop {
+        match fs::remove_dir(dir) {
+            Ok(()) => return Ok(()),
+            Err(e) if e.kind() == ErrorKind::NotFound => return Ok(()),
+            // Exiting tasks keep a cgroup busy for a moment after SIGKILL.
+            Err(e) if e.raw_os_error() == Some(libc::EBUSY) && tries < 100 => {
+                tries += 1;
+                sleep(Duration::from_millis(10 * tries.min(10)));
+            }
+            Err(source) => {
+                return Err(CgroupError::Rmdir {
+                    path: dir.to_path_buf(),
+                    source,
+                })
+            }
+        }
+    }
+}
+
+/// Pids listed in `dir/cgroup.procs` and in every sub-cgroup below it.
+pub fn procs_recursive(dir: &Path, out: &mut Vec<i32>) -> Result<(), CgroupError> {
+    let text = match fs::read_to_string(dir.join("cgroup.procs")) {
+        Ok(t) => t,
+        Err(e) if e.kind() == ErrorKind::NotFound => return Ok(()),
+        Err(source) => {
+            return Err(CgroupError::Read {
+                path: dir.join("cgroup.procs"),
+                source,
+            })
+        }
+    };
+    out.extend(text.lines().filter_map(|l| l.trim().parse::<i32>().ok()));
+    if let Ok(entries) = fs::read_dir(dir) {
+        for entry in entries.flatten() {
+            if entry.file_type().map(|t| t.is_dir()).unwrap_or(false) {
+                procs_recursive(&entry.path(), out)?;
+            }
+        }
+    }
+    Ok(())
+}

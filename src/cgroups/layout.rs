@@ -1,0 +1,233 @@
+//! Which cgroup hierarchies this host mounts: pure v1, pure v2 or hybrid.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use nix::sys::statfs::{statfs, CGROUP2_SUPER_MAGIC};
+use serde::{Deserialize, Serialize};
+
+use super::CgroupError;
+
+/// The cgroup mode of the host.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Mode {
+    /// Only v1 hierarchies.
+    V1,
+    /// v1 controllers plus a cgroup2 tree (usually /sys/fs/cgroup/unified) that holds no resources.
+    Hybrid,
+    /// /sys/fs/cgroup is cgroup2.
+    V2,
+}
+
+/// One mounted v1 hierarchy: its mount point, the cgroup it shows as its root, and its controllers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct V1Mount {
+    pub mount_point: PathBuf,
+    pub root: String,
+    pub controllers: Vec<String>,
+}
+
+/// The hierarchies found on this host.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Layout {
+    pub mode: Mode,
+    /// v1 controller name (e.g. "memory", "name=systemd") → its hierarchy.
+    pub v1: BTreeMap<String, V1Mount>,
+    /// Mount point and root of the cgroup2 hierarchy.
+    pub unified: Option<(PathBuf, String)>,
+}
+
+/// Mount options of a v1 cgroup mount that are not controller names.
+const NON_CONTROLLER_OPTS: &[&str] = &[
+    "rw",
+    "ro",
+    "noprefix",
+    "clone_children",
+    "xattr",
+    "cpuset_v2_mode",
+    "favordynmods",
+    "none",
+];
+
+impl Layout {
+    /// Detect the layout from statfs(/sys/fs/cgroup) and /proc/self/mountinfo.
+    pub fn detect() -> Result<Layout, CgroupError> {
+        let path = "/proc/self/mountinfo";
+        let text = std::fs::read_to_string(path).map_err(|source| CgroupError::Read {
+            path: path.into(),
+            source,
+        })?;
+        let pure_v2 = statfs("/sys/fs/cgroup")
+            .map(|s| s.filesystem_type() == CGROUP2_SUPER_MAGIC)
+            .unwrap_or(false);
+        let layout = parse_mountinfo(&text, pure_v2);
+        if layout.v1.is_empty() && layout.unified.is_none() {
+            return Err(CgroupError::NoHierarchy);
+        }
+        Ok(layout)
+    }
+
+    /// The directory of cgroup `path` ("/a/b") in a hierarchy mounted at `mount_point` showing `root`.
+    pub fn dir_in(mount_point: &Path, root: &str, path: &str) -> PathBuf {
+        let rel = match path.strip_prefix(root) {
+            // A mount whose root is a sub-cgroup shows that cgroup at its mount point.
+            Some(rest) if root != "/" && (rest.is_empty() || rest.starts_with('/')) => rest,
+            _ => path,
+        };
+        mount_point.join(rel.trim_start_matches('/'))
+    }
+
+    /// Every distinct v1 hierarchy directory for `path`, keyed by controller.
+    pub fn v1_dirs(&self, path: &str) -> BTreeMap<String, PathBuf> {
+        self.v1
+            .iter()
+            .map(|(c, m)| (c.clone(), Layout::dir_in(&m.mount_point, &m.root, path)))
+            .collect()
+    }
+
+    /// The cgroup2 directory for `path`, if there is a cgroup2 hierarchy.
+    pub fn v2_dir(&self, path: &str) -> Option<PathBuf> {
+        self.unified
+            .as_ref()
+            .map(|(mp, root)| Layout::dir_in(mp, root, path))
+    }
+}
+
+/// Build a layout from mountinfo text; `pure_v2` says /sys/fs/cgroup itself is cgroup2.
+pub fn parse_mountinfo(text: &str, pure_v2: bool) -> Layout {
+    let mut v1: BTreeMap<String, V1Mount> = BTreeMap::new();
+    let mut unified: Option<(PathBuf, String)> = None;
+    for line in text.lines() {
+        let Some((pre, post)) = line.split_once(" - ") else {
+            continue;
+        };
+        let pre: Vec<&str> = pre.split(' ').collect();
+        let post: Vec<&str> = post.split(' ').collect();
+        if pre.len() < 5 || post.len() < 3 {
+            continue;
+        }
+        let root = unescape(pre[3]);
+        let mount_point = PathBuf::from(unescape(pre[4]));
+        match post[0] {
+            "cgroup2" => {
+                // Prefer /sys/fs/cgroup (pure v2) or the first cgroup2 mount seen.
+                let preferred = mount_point == Path::new("/sys/fs/cgroup");
+                if unified.is_none() || preferred {
+                    unified = Some((mount_point, root));
+                }
+            }
+            "cgroup" => {
+                let controllers: Vec<String> = post[2]
+                    .split(',')
+                    .filter(|o| {
+                        !NON_CONTROLLER_OPTS.contains(o) && !o.starts_with("release_agent=")
+                    })
+                    .map(str::to_string)
+                    .collect();
+                let m = V1Mount {
+                    mount_point,
+                    root,
+                    controllers: controllers.clone(),
+                };
+                for c in controllers {
+                    // The same hierarchy may be bind-mounted twice; keep the first, prefer root "/".
+                    let replace = match v1.get(&c) {
+                        None => true,
+                        Some(old) => old.root != "/" && m.root == "/",
+                    };
+                    if replace {
+                        v1.insert(c, m.clone());
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    let mode = if pure_v2 {
+        v1.clear();
+        Mode::V2
+    } else if v1.is_empty() && unified.is_some() {
+        Mode::V2
+    } else if unified.is_some() {
+        Mode::Hybrid
+    } else {
+        Mode::V1
+    };
+    Layout { mode, v1, unified }
+}
+
+/// Undo mountinfo's octal escapes (\040 for space and friends).
+fn unescape(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'\\'
+            && i + 3 < b.len()
+            && b[i + 1..i + 4].iter().all(|c| (b'0'..=b'7').contains(c))
+        {
+            out.push((b[i + 1] - b'0') * 64 + (b[i + 2] - b'0') * 8 + (b[i + 3] - b'0'));
+            i += 4;
+        } else {
+            out.push(b[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const HYBRID: &str = "\
+31 23 0:28 / /sys/fs/cgroup rw,relatime - tmpfs tmpfs rw,mode=755
+32 31 0:29 / /sys/fs/cgroup/cpu rw,relatime - cgroup cgroup rw,cpu
+33 31 0:30 / /sys/fs/cgroup/cpuacct rw,relatime - cgroup cgroup rw,cpuacct
+35 31 0:32 / /sys/fs/cgroup/memory rw,relatime - cgroup cgroup rw,memory
+40 31 0:37 / /sys/fs/cgroup/systemd rw,relatime - cgroup cgroup rw,xattr,name=systemd
+41 31 0:38 / /sys/fs/cgroup/unified rw,relatime - cgroup2 cgroup2 rw
+";
+
+    #[test]
+    fn hybrid_layout() {
+        let l = parse_mountinfo(HYBRID, false);
+        assert_eq!(l.mode, Mode::Hybrid);
+        let names: Vec<&str> = l.v1.keys().map(String::as_str).collect();
+        assert_eq!(names, ["cpu", "cpuacct", "memory", "name=systemd"]);
+        assert_eq!(
+            l.v2_dir("/brick/x"),
+            Some(PathBuf::from("/sys/fs/cgroup/unified/brick/x"))
+        );
+        assert_eq!(
+            l.v1_dirs("/brick/x")["memory"],
+            PathBuf::from("/sys/fs/cgroup/memory/brick/x")
+        );
+    }
+
+    #[test]
+    fn combined_and_pure_v2() {
+        let text = "29 26 0:26 / /sys/fs/cgroup/cpu,cpuacct rw - cgroup cgroup rw,cpu,cpuacct\n";
+        let l = parse_mountinfo(text, false);
+        assert_eq!(l.mode, Mode::V1);
+        assert_eq!(l.v1["cpu"], l.v1["cpuacct"]);
+        let text = "29 26 0:26 / /sys/fs/cgroup rw - cgroup2 cgroup2 rw,nsdelegate\n";
+        let l = parse_mountinfo(text, true);
+        assert_eq!(l.mode, Mode::V2);
+        assert_eq!(l.v2_dir("/a"), Some(PathBuf::from("/sys/fs/cgroup/a")));
+    }
+
+    #[test]
+    fn non_root_mount() {
+        let p = Layout::dir_in(
+            Path::new("/sys/fs/cgroup/memory"),
+            "/docker/abc",
+            "/docker/abc/x",
+        );
+        assert_eq!(p, PathBuf::from("/sys/fs/cgroup/memory/x"));
+        let p = Layout::dir_in(Path::new("/sys/fs/cgroup/memory"), "/docker/abc", "/other");
+        assert_eq!(p, PathBuf::from("/sys/fs/cgroup/memory/other"));
+        assert_eq!(unescape("/a\\040b"), "/a b");
+    }
+}

@@ -1,0 +1,336 @@
+//! Container cgroups on v1, hybrid and v2 hosts: plan the path and rules, create, apply
+//! linux.resources, add processes, freeze, signal, report stats and destroy.
+
+pub mod bpf;
+pub mod conv;
+pub mod devices;
+mod error;
+pub mod freeze;
+mod fsio;
+pub mod layout;
+pub mod path;
+pub mod stats;
+mod v1;
+mod v2;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::os::fd::OwnedFd;
+use std::path::PathBuf;
+use std::thread::sleep;
+use std::time::Duration;
+
+use nix::fcntl::{open, OFlag};
+use nix::sys::signal::Signal;
+use nix::sys::stat::Mode as FileMode;
+use oci_spec::runtime::{Linux, LinuxResources};
+use serde::{Deserialize, Serialize};
+
+pub use devices::DeviceRule;
+pub use error::CgroupError;
+use freeze::Freezer;
+use fsio::{mkdir_all, procs_recursive, read_file, remove_dirs, rmdir_tree, write_file};
+pub use layout::{Layout, Mode};
+pub use path::SystemdUnit;
+
+/// The cgroup a container should get, resolved from the spec without side effects.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CgroupConfig {
+    /// Path from each hierarchy's root, e.g. "/brick/ID".
+    pub path: String,
+    /// The systemd unit, when --systemd-cgroup is on (created as a plain directory for now).
+    pub systemd_unit: Option<SystemdUnit>,
+    pub resources: Option<LinuxResources>,
+    /// Allow rules appended after the spec's device rules: defaults, then linux.devices.
+    pub device_extra: Vec<DeviceRule>,
+}
+
+/// Resolve linux.cgroupsPath and check every resource value that can be checked statically.
+pub fn plan(
+    spec_linux: Option<&Linux>,
+    id: &str,
+    systemd: bool,
+) -> Result<CgroupConfig, CgroupError> {
+    let given = spec_linux.and_then(|l| l.cgroups_path().as_deref());
+    let (path, systemd_unit) = path::resolve(given, id, systemd)?;
+    let resources = spec_linux.and_then(|l| l.resources().clone());
+    let mut device_extra = devices::default_allowed();
+    let linux_devices = spec_linux.and_then(|l| l.devices().as_ref());
+    device_extra.extend(
+        linux_devices
+            .into_iter()
+            .flatten()
+            .filter_map(devices::for_linux_device),
+    );
+    if let Some(r) = &resources {
+        devices::build(r.devices().as_ref(), &device_extra)?;
+        for h in r.hugepage_limits().iter().flatten() {
+            conv::hugepage_size(h.page_size())?;
+        }
+        for k in r.unified().iter().flat_map(|u| u.keys()) {
+            conv::unified_key(k)?;
+        }
+    }
+    Ok(CgroupConfig {
+        path,
+        systemd_unit,
+        resources,
+        device_extra,
+    })
+}
+
+/// A container's cgroup: one directory per v1 controller and/or one cgroup2 directory.
+/// Serializable so later commands can re-open it from state.json.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Cgroup {
+    pub path: String,
+    pub mode: Mode,
+    /// v1 controller ("memory", "name=systemd", …) → directory.
+    pub v1: BTreeMap<String, PathBuf>,
+    /// The cgroup2 directory; on hybrid hosts it holds the processes but no resources.
+    pub v2: Option<PathBuf>,
+    pub device_extra: Vec<DeviceRule>,
+}
+
+impl Cgroup {
+    /// Resolve the directories of `cfg` on this host without creating anything.
+    pub fn load(cfg: &CgroupConfig) -> Result<Cgroup, CgroupError> {
+        Ok(Cgroup::on(&Layout::detect()?, cfg))
+    }
+
+    fn on(layout: &Layout, cfg: &CgroupConfig) -> Cgroup {
+        Cgroup {
+            path: cfg.path.clone(),
+            mode: layout.mode,
+            v1: layout.v1_dirs(&cfg.path),
+            v2: layout.v2_dir(&cfg.path),
+            device_extra: cfg.device_extra.clone(),
+        }
+    }
+
+    /// Make the directories in every hierarchy and apply the resources; on failure remove them.
+    pub fn create(cfg: &CgroupConfig) -> Result<Cgroup, CgroupError> {
+        let layout = Layout::detect()?;
+        let cg = Cgroup::on(&layout, cfg);
+        for dir in cg.dirs() {
+            let mut pids = Vec::new();
+            procs_recursive(&dir, &mut pids)?;
+            if !pids.is_empty() {
+                return Err(CgroupError::NotEmpty { path: dir });
+            }
+        }
+        let mut made = Vec::new();
+        let res = cg.populate(&layout, cfg, &mut made);
+        if res.is_err() {
+            remove_dirs(&made);
+        }
+        res.map(|()| cg)
+    }
+
+    fn populate(
+        &self,
+        layout: &Layout,
+        cfg: &CgroupConfig,
+        made: &mut Vec<PathBuf>,
+    ) -> Result<(), CgroupError> {
+        for dir in self.dirs() {
+            made.extend(mkdir_all(&dir)?);
+        }
+        if let Some(leaf) = self.v1.get("cpuset") {
+            // A new v1 cpuset has no cpus or mems, and tasks cannot join it until it has.
+            for dir in made
+                .iter()
+                .filter(|d| d.starts_with(leaf) || leaf.starts_with(d))
+            {
+                inherit_cpuset(dir)?;
+            }
+        }
+        if let (Mode::V2, Some((mount, _)), Some(leaf)) = (self.mode, &layout.unified, &self.v2) {
+            v2::enable_controllers(mount, leaf)?;
+        }
+        match &cfg.resources {
+            Some(r) => self.apply(r, false),
+            None => self.apply(&LinuxResources::default(), false),
+        }
+    }
+
+    fn apply(&self, res: &LinuxResources, update: bool) -> Result<(), CgroupError> {
+        match (self.mode, &self.v2) {
+            (Mode::V2, Some(dir)) => v2::apply(dir, res, update)?,
+            _ => v1::apply(&self.v1, res, update)?,
+        }
+        if !update || res.devices().is_some() {
+            let rules = devices::build(res.devices().as_ref(), &self.device_extra)?;
+            match (self.mode, &self.v2, self.v1.get("devices")) {
+                (Mode::V2, Some(dir), _) => bpf::apply(dir, &rules)?,
+                (_, _, Some(dir)) => devices::apply_v1(dir, &rules)?,
+                // A v1 host without the devices controller has nothing to enforce them with.
+                _ => {}
+            }
+        }
+        if let Some(map) = res.unified().as_ref().filter(|m| !m.is_empty()) {
+            match &self.v2 {
+                Some(dir) => v2::unified(dir, map)?,
+                None => {
+                    let key = map.keys().min().cloned().unwrap_or_default();
+                    return Err(CgroupError::UnifiedNeedsV2 { key });
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Every distinct directory of this cgroup (controllers can share a hierarchy).
+    pub fn dirs(&self) -> Vec<PathBuf> {
+        let set: BTreeSet<&PathBuf> = self.v1.values().chain(self.v2.iter()).collect();
+        set.into_iter().cloned().collect()
+    }
+
+    /// Move `pid` into this cgroup in every hierarchy.
+    pub fn add_pid(&self, pid: i32) -> Result<(), CgroupError> {
+        for dir in self.dirs() {
+            write_file(&dir, "cgroup.procs", &pid.to_string())?;
+        }
+        Ok(())
+    }
+
+    /// O_DIRECTORY fd of the cgroup2 directory for clone3(CLONE_INTO_CGROUP); None unless pure v2.
+    pub fn v2_dir_fd(&self) -> Result<Option<OwnedFd>, CgroupError> {
+        let (Mode::V2, Some(dir)) = (self.mode, &self.v2) else {
+            return Ok(None);
+        };
+        let flags = OFlag::O_DIRECTORY | OFlag::O_RDONLY | OFlag::O_CLOEXEC;
+        open(dir.as_path(), flags, FileMode::empty())
+            .map(Some)
+            .map_err(|source| CgroupError::Open {
+                path: dir.clone(),
+                source,
+            })
+    }
+
+    /// The directory whose cgroup.procs lists the container's processes.
+    fn procs_dir(&self) -> Option<&PathBuf> {
+        match self.mode {
+            Mode::V2 => self.v2.as_ref(),
+            _ => ["freezer", "memory", "pids"]
+                .iter()
+                .find_map(|c| self.v1.get(*c))
+                .or_else(|| self.v1.values().next())
+                .or(self.v2.as_ref()),
+        }
+    }
+
+    /// Pids of every process in the cgroup and its sub-cgroups.
+    pub fn pids(&self) -> Result<Vec<i32>, CgroupError> {
+        let mut out = Vec::new();
+        if let Some(dir) = self.procs_dir() {
+            procs_recursive(dir, &mut out)?;
+        }
+        Ok(out)
+    }
+
+    fn freezer(&self) -> Option<Freezer<'_>> {
+        match (self.mode, self.v1.get("freezer"), &self.v2) {
+            (Mode::V2, _, Some(d)) => Some(Freezer::V2(d)),
+            (_, Some(d), _) => Some(Freezer::V1(d)),
+            (_, None, Some(d)) => Some(Freezer::V2(d)),
+            _ => None,
+        }
+    }
+
+    /// Freeze every process and wait until the kernel reports them frozen.
+    pub fn freeze(&self) -> Result<(), CgroupError> {
+        self.freezer().ok_or(CgroupError::NoFreezer)?.freeze()
+    }
+
+    /// Thaw every process and wait until the kernel reports them running.
+    pub fn thaw(&self) -> Result<(), CgroupError> {
+        self.freezer().ok_or(CgroupError::NoFreezer)?.thaw()
+    }
+
+    /// Whether the cgroup is paused.
+    pub fn is_frozen(&self) -> Result<bool, CgroupError> {
+        self.freezer().ok_or(CgroupError::NoFreezer)?.is_frozen()
+    }
+
+    /// Send `sig` to every process in the cgroup (see freeze::kill_all for how none escape).
+    pub fn kill_all(&self, sig: i32) -> Result<(), CgroupError> {
+        let sig = Signal::try_from(sig).map_err(|_| CgroupError::InvalidValue {
+            what: "signal",
+            value: sig.to_string(),
+            reason: "not a signal number",
+        })?;
+        let Some(dir) = self.procs_dir() else {
+            return Ok(());
+        };
+        freeze::kill_all(dir, self.freezer(), self.v2.as_deref(), sig)
+    }
+
+    /// Apply new resources to a running container (brick update).
+    pub fn update(&self, res: &LinuxResources) -> Result<(), CgroupError> {
+        self.apply(res, true)
+    }
+
+    /// Resource usage in the shape of runc's `events --stats` "data" object.
+    pub fn stats(&self) -> Result<serde_json::Value, CgroupError> {
+        if let Some(dir) = self.procs_dir() {
+            read_file(dir, "cgroup.procs")?;
+        }
+        Ok(match (self.mode, &self.v2) {
+            (Mode::V2, Some(dir)) => stats::v2(dir),
+            _ => stats::v1(&self.v1),
+        })
+    }
+
+    /// SIGKILL whatever is left, wait until empty, then remove every directory; idempotent.
+    pub fn destroy(&self) -> Result<(), CgroupError> {
+        let dirs: Vec<PathBuf> = self.dirs().into_iter().filter(|d| d.exists()).collect();
+        if dirs.is_empty() {
+            return Ok(());
+        }
+        if !self.pids()?.is_empty() {
+            self.kill_all(libc::SIGKILL)?;
+            self.wait_empty()?;
+        }
+        for dir in &dirs {
+            rmdir_tree(dir)?;
+        }
+        Ok(())
+    }
+
+    /// Wait for killed processes to leave; re-signal by pid in case some sat outside cgroup2.
+    fn wait_empty(&self) -> Result<(), CgroupError> {
+        for i in 0..500 {
+            let pids = self.pids()?;
+            if pids.is_empty() {
+                return Ok(());
+            }
+            if i % 50 == 49 {
+                for pid in pids {
+                    let _ =
+                        nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), Signal::SIGKILL);
+                }
+            }
+            sleep(Duration::from_millis(10));
+        }
+        Err(CgroupError::Timeout {
+            op: "empty",
+            path: self.procs_dir().cloned().unwrap_or_default(),
+        })
+    }
+}
+
+/// Copy cpuset.cpus and cpuset.mems from the parent into a fresh v1 cpuset directory.
+fn inherit_cpuset(dir: &std::path::Path) -> Result<(), CgroupError> {
+    let Some(parent) = dir.parent() else {
+        return Ok(());
+    };
+    for file in ["cpuset.cpus", "cpuset.mems"] {
+        if read_file(dir, file)?.is_empty() {
+            write_file(dir, file, &read_file(parent, file)?)?;
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests;

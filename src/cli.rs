@@ -1,0 +1,173 @@
+//! Command-line flags, spelled as runc spells them (and crun's --cgroup-manager).
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "brick",
+    about = "brick - a hardened OCI container runtime",
+    disable_version_flag = true
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: Global,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct Global {
+    /// Enable debug logging
+    #[arg(long, global = true)]
+    pub debug: bool,
+    /// Log file (default: stderr)
+    #[arg(long, global = true, value_name = "FILE")]
+    pub log: Option<String>,
+    /// Log format: text or json
+    #[arg(long = "log-format", global = true, value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+    /// Root directory for container state (should be on tmpfs)
+    #[arg(long, global = true, default_value = "/run/brick")]
+    pub root: PathBuf,
+    /// Use the systemd cgroup driver (cgroupsPath is "slice:prefix:name")
+    #[arg(long = "systemd-cgroup", global = true)]
+    pub systemd_cgroup: bool,
+    /// crun's spelling of the cgroup driver choice: cgroupfs, systemd or disabled
+    #[arg(long = "cgroup-manager", global = true, value_enum)]
+    pub cgroup_manager: Option<CgroupManager>,
+    /// Accepted for runc compatibility (rootless mode is detected)
+    #[arg(long = "rootless", id = "global_rootless", value_name = "true|false|auto")]
+    pub rootless: Option<String>,
+    /// Accepted for runc compatibility (checkpointing is not offered)
+    #[arg(long, global = true, value_name = "PATH", hide = true)]
+    pub criu: Option<String>,
+    /// Print the version
+    #[arg(short = 'v', long = "version")]
+    pub version: bool,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CgroupManager {
+    Cgroupfs,
+    Systemd,
+    Disabled,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Create a container
+    Create(CreateArgs),
+    /// Execute the user-defined process in a created container
+    Start(IdArg),
+    /// Output the state of a container
+    State(IdArg),
+    /// Send a signal (default SIGTERM) to the container's init process
+    Kill(KillArgs),
+    /// Delete any resources held by the container
+    Delete(DeleteArgs),
+    /// Create and run a container
+    Run(RunArgs),
+    /// List containers started by brick with the given root
+    #[command(alias = "ls")]
+    List(ListArgs),
+    /// Create a new specification file
+    Spec(SpecArgs),
+    /// Show the enabled features
+    Features,
+}
+
+#[derive(Args, Debug)]
+pub struct IdArg {
+    pub id: String,
+}
+
+#[derive(Args, Debug, Clone, Default)]
+pub struct CreateOpts {
+    /// Path to the root of the bundle directory (default: current directory)
+    #[arg(short, long, value_name = "DIR")]
+    pub bundle: Option<PathBuf>,
+    /// AF_UNIX socket that receives the master end of the console's pseudoterminal
+    #[arg(long = "console-socket", value_name = "PATH")]
+    pub console_socket: Option<PathBuf>,
+    /// File to write the container's process id to
+    #[arg(long = "pid-file", value_name = "PATH")]
+    pub pid_file: Option<PathBuf>,
+    /// Do not use pivot_root to jail the process inside the rootfs
+    #[arg(long = "no-pivot")]
+    pub no_pivot: bool,
+    /// Do not create a new session keyring for the container
+    #[arg(long = "no-new-keyring")]
+    pub no_new_keyring: bool,
+    /// Pass N additional file descriptors (from 3) to the container
+    #[arg(long = "preserve-fds", default_value_t = 0, value_name = "N")]
+    pub preserve_fds: u32,
+}
+
+#[derive(Args, Debug)]
+pub struct CreateArgs {
+    #[command(flatten)]
+    pub opts: CreateOpts,
+    pub id: String,
+}
+
+#[derive(Args, Debug)]
+pub struct RunArgs {
+    #[command(flatten)]
+    pub opts: CreateOpts,
+    /// Detach from the container's process
+    #[arg(short, long)]
+    pub detach: bool,
+    /// Accepted for runc compatibility: keep the container after it exits
+    #[arg(long)]
+    pub keep: bool,
+    pub id: String,
+}
+
+#[derive(Args, Debug)]
+pub struct KillArgs {
+    /// Send the signal to all processes inside the container
+    #[arg(short, long)]
+    pub all: bool,
+    pub id: String,
+    /// Signal name (TERM, SIGTERM) or number
+    #[arg(default_value = "SIGTERM")]
+    pub signal: String,
+}
+
+#[derive(Args, Debug)]
+pub struct DeleteArgs {
+    /// Forcibly delete the container if it is still running (uses SIGKILL)
+    #[arg(short, long)]
+    pub force: bool,
+    pub id: String,
+}
+
+#[derive(Args, Debug)]
+pub struct ListArgs {
+    /// Output format: table or json
+    #[arg(short, long, default_value = "table", value_parser = ["table", "json"])]
+    pub format: String,
+    /// Display only container ids
+    #[arg(short, long)]
+    pub quiet: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct SpecArgs {
+    /// Path to the root of the bundle directory
+    #[arg(short, long, value_name = "DIR")]
+    pub bundle: Option<PathBuf>,
+    /// Generate a configuration for a rootless container
+    #[arg(long)]
+    pub rootless: bool,
+    /// Write runc's plain default instead of brick's hardened one
+    #[arg(long = "runc-default")]
+    pub runc_default: bool,
+}

@@ -1,0 +1,33 @@
+use super::{launch_options, CmdResult};
+use crate::cli::{Global, RunArgs};
+use crate::host::lifecycle::Container;
+use crate::host::{create_flow, foreground};
+
+/// create + start, then (unless --detach) wait, forward signals, delete, exit with its status.
+pub fn run(g: &Global, a: &RunArgs) -> CmdResult {
+    let bundle = a.opts.bundle.clone().unwrap_or_else(|| ".".into());
+    let (dir, created) = create_flow::launch(
+        &g.root,
+        &a.id,
+        &bundle,
+        &launch_options(g, &a.opts),
+        a.opts.console_socket.as_deref(),
+        a.opts.pid_file.as_deref(),
+    )?;
+    drop(dir);
+    let signals = if a.detach { None } else { Some(foreground::block()?) };
+    let mut c = Container::load(&g.root, &a.id)?;
+    if let Err(e) = c.start() {
+        let _ = c.delete(true);
+        return Err(e.into());
+    }
+    let Some(set) = signals else {
+        return Ok(0);
+    };
+    drop(c);
+    let code = foreground::wait(created.pid, &set)?;
+    if !a.keep {
+        Container::load(&g.root, &a.id)?.delete(true)?;
+    }
+    Ok(code)
+}

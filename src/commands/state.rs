@@ -1,0 +1,9 @@
+use super::CmdResult;
+use crate::cli::{Global, IdArg};
+use crate::host::lifecycle::Container;
+
+pub fn run(g: &Global, a: &IdArg) -> CmdResult {
+    let c = Container::load(&g.root, &a.id)?;
+    println!("{}", serde_json::to_string_pretty(&c.oci_state())?);
+    Ok(0)
+}

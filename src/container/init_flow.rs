@@ -1,0 +1,124 @@
+//! The container's init process, top to bottom: one step per line, each with the reason for
+//! its place in the order. A failure is reported whole (stage, errno, chain) and the process
+//! exits; it never returns to brick's code.
+
+use crate::container::{caps, console, exec, fds, identity, labels, namespaces, procfs, seccomp};
+use crate::container::rootfs;
+use crate::host::{create_flow::hook_state, hooks};
+use crate::ipc::{gate, Channel, ChildError, FromChild, ToChild};
+use crate::plan::LaunchPlan;
+use std::convert::Infallible;
+use std::error::Error;
+use std::os::fd::OwnedFd;
+
+/// An error tagged with the stage it stopped.
+struct StageError(&'static str, Box<dyn Error + 'static>);
+
+trait Stage<T> {
+    fn at(self, stage: &'static str) -> Result<T, StageError>;
+}
+
+impl<T, E: Error + 'static> Stage<T> for Result<T, E> {
+    fn at(self, stage: &'static str) -> Result<T, StageError> {
+        self.map_err(|e| StageError(stage, Box::new(e)))
+    }
+}
+
+/// Entry point of the cloned child.
+pub fn run(plan: &LaunchPlan, ch: Channel, gate: OwnedFd, console: Option<OwnedFd>) -> Infallible {
+    let mut report_to = ch;
+    let StageError(stage, err) = match sequence(plan, &mut report_to, gate, console) {
+        Ok(never) => match never {},
+        Err(e) => e,
+    };
+    let _ = report_to.send(&FromChild::Error(ChildError::new(stage, err.as_ref())));
+    // SAFETY: _exit skips atexit handlers and buffered I/O that belong to the parent's copy.
+    unsafe { libc::_exit(1) }
+}
+
+fn sequence(
+    plan: &LaunchPlan,
+    report_to: &mut Channel,
+    gate: OwnedFd,
+    console: Option<OwnedFd>,
+) -> Result<Infallible, StageError> {
+    let p = &plan.process;
+    // Not dumpable: nothing in the container may open /proc/<pid>/exe (brick) or ptrace us.
+    procfs::set_dumpable(false).at("init")?;
+    // The parent writes id maps, joins the cgroup and runs createRuntime hooks; wait for it.
+    let pid = match report_to.recv::<ToChild>().at("init")? {
+        Some(ToChild::Go { pid }) => pid,
+        None => std::process::exit(1),
+    };
+    // Joined namespaces, user first, so the rest are entered with its credentials.
+    namespaces::join(&plan.namespaces.join).at("namespaces")?;
+    // Root of a new user namespace owns what we create from here on (files, mounts).
+    identity::become_ns_root(plan.namespaces.new_userns).at("user")?;
+    // After the parent placed us in our cgroup, so the container sees that cgroup as its root.
+    namespaces::new_cgroupns(plan.namespaces.new_cgroupns).at("namespaces")?;
+    // Every mount and device, resolved inside the rootfs, before the hooks may look at them.
+    rootfs::prepare(&plan.rootfs).at("rootfs")?;
+    // createContainer hooks: container namespaces, paths still resolved from the host root.
+    hooks::run(plan.hooks.create_container().as_ref(), "createContainer", &hook_state(plan, pid, "creating")).at("hooks")?;
+    // pivot_root (or chroot with --no-pivot): from here "/" is the container's root.
+    rootfs::enter(&plan.rootfs).at("rootfs")?;
+    // cwd is created while the root is still writable, inside the new root only.
+    exec::ensure_cwd(&p.cwd).at("cwd")?;
+    // The pty comes from the container's own devpts, and /dev/console is bound to it.
+    console::setup(console, plan.spec.process().as_ref().and_then(|p| p.console_size())).at("console")?;
+    namespaces::set_names(plan.hostname.as_deref(), plan.domainname.as_deref()).at("hostname")?;
+    // procfs writes go only through a handle verified to be procfs (fake-/proc attacks);
+    // sysctls come before readonlyPaths make /proc/sys read-only.
+    let proc = procfs::Proc::open_if(plan.needs_procfs()).at("procfs")?;
+    if let Some(proc) = &proc {
+        proc.write_sysctls(&plan.sysctl).at("sysctl")?;
+        proc.write_oom_score_adj(p.oom_score_adj).at("oomScoreAdj")?;
+        // The session keyring made next is labelled with the container's label.
+        labels::keycreate(proc, plan.lsm, p.selinux_label.as_deref()).at("keyring")?;
+    }
+    identity::join_session_keyring(plan.new_keyring, &plan.id).at("keyring")?;
+    identity::set_rlimits(&p.rlimits).at("rlimits")?;
+    // Masked and read-only paths, then the read-only root: nothing below may write the rootfs.
+    rootfs::finalize(&plan.rootfs).at("rootfs")?;
+    // LSM labels go to attr/exec, so they apply at execve and never confine brick itself.
+    if let Some(proc) = &proc {
+        labels::apply(proc, plan.lsm, p.selinux_label.as_deref(), p.apparmor_profile.as_deref()).at("labels")?;
+    }
+    drop(proc);
+    // Every fd but stdio and --preserve-fds closes at execve (leaked-fd escapes).
+    fds::cloexec_from(3 + plan.preserve_fds).at("fds")?;
+    // argv[0] is found in the container's PATH now, so create fails if it is missing.
+    let exe = exec::resolve(p).at("exec")?;
+    // Without no_new_privs, loading a filter needs CAP_SYS_ADMIN: load it before capset.
+    if !p.no_new_privs {
+        load_seccomp(plan).at("seccomp")?;
+    }
+    // The bounding set is dropped while CAP_SETPCAP is still held.
+    caps::drop_bounding(&p.caps).at("capabilities")?;
+    // KEEPCAPS keeps the permitted set across setuid, so capset sets the exact final sets.
+    identity::switch_user(p.uid, p.gid, &p.additional_gids).at("user")?;
+    caps::apply(&p.caps).at("capabilities")?;
+    // The cwd is entered as the container user and checked to be inside the root.
+    exec::enter_cwd(&p.cwd).at("cwd")?;
+    identity::set_umask(p.umask);
+    if p.no_new_privs {
+        identity::set_no_new_privs().at("noNewPrivileges")?;
+    }
+    report_to.send(&FromChild::Ready).at("init")?;
+    // Blocked until `brick start`; from here errors go to the start command.
+    *report_to = gate::wait(gate).at("start")?;
+    // With no_new_privs, the filter comes as late as possible: it never has to allow brick.
+    if p.no_new_privs {
+        load_seccomp(plan).at("seccomp")?;
+    }
+    hooks::run(plan.hooks.start_container().as_ref(), "startContainer", &hook_state(plan, pid, "created")).at("hooks")?;
+    exec::exec(&exe, p).at("exec")
+}
+
+/// Loads the planned filter, if any; the notify fd is for issue-3's listener wiring.
+fn load_seccomp(plan: &LaunchPlan) -> Result<(), seccomp::SeccompError> {
+    match &plan.seccomp {
+        Some(prog) => seccomp::load(prog).map(drop),
+        None => Ok(()),
+    }
+}

@@ -1,0 +1,153 @@
+//! Writes to procfs only through a handle verified to be the root of a real procfs, walking
+//! with openat2 so no symlink or other mount is crossed (fake-/proc and redirect attacks).
+
+use nix::errno::Errno;
+use nix::fcntl::OFlag;
+use nix::sys::stat::Mode;
+use std::io::Write;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use thiserror::Error;
+
+const PROC_SUPER_MAGIC: i64 = 0x9fa0;
+const PROC_ROOT_INO: u64 = 1;
+
+#[derive(Debug, Error)]
+pub enum ProcfsError {
+    #[error("open /proc")]
+    Open(#[source] Errno),
+    #[error("/proc is not the root of a procfs mount")]
+    NotProcfs,
+    #[error("open /proc/{0}")]
+    OpenFile(String, #[source] Errno),
+    #[error("write {value:?} to /proc/{path}")]
+    Write {
+        path: String,
+        value: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("prctl(PR_SET_DUMPABLE)")]
+    Dumpable(#[source] Errno),
+}
+
+pub fn set_dumpable(on: bool) -> Result<(), ProcfsError> {
+    // SAFETY: plain prctl with integer arguments.
+    let r = unsafe { libc::prctl(libc::PR_SET_DUMPABLE, libc::c_ulong::from(on), 0, 0, 0) };
+    if r < 0 {
+        return Err(ProcfsError::Dumpable(Errno::last()));
+    }
+    Ok(())
+}
+
+fn is_procfs(fd: &OwnedFd) -> Result<bool, Errno> {
+    let fs = nix::sys::statfs::fstatfs(fd)?;
+    Ok(fs.filesystem_type().0 as i64 == PROC_SUPER_MAGIC)
+}
+
+#[repr(C)]
+struct OpenHow {
+    flags: u64,
+    mode: u64,
+    resolve: u64,
+}
+
+const RESOLVE_NO_XDEV: u64 = 0x01;
+const RESOLVE_NO_MAGICLINKS: u64 = 0x02;
+const RESOLVE_NO_SYMLINKS: u64 = 0x04;
+const RESOLVE_BENEATH: u64 = 0x08;
+
+/// openat2 beneath `dir`, following no link and crossing no mount.
+fn openat_strict(dir: &OwnedFd, path: &str, flags: OFlag) -> Result<OwnedFd, Errno> {
+    let cpath = std::ffi::CString::new(path).map_err(|_| Errno::EINVAL)?;
+    let how = OpenHow {
+        flags: (flags | OFlag::O_CLOEXEC | OFlag::O_NOFOLLOW).bits() as u64,
+        mode: 0,
+        resolve: RESOLVE_NO_XDEV | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_SYMLINKS | RESOLVE_BENEATH,
+    };
+    // SAFETY: valid fd, NUL-terminated path and an open_how of the size we pass.
+    let r = unsafe {
+        libc::syscall(
+            libc::SYS_openat2,
+            dir.as_raw_fd(),
+            cpath.as_ptr(),
+            &how as *const OpenHow,
+            std::mem::size_of::<OpenHow>(),
+        )
+    };
+    if r < 0 {
+        return Err(Errno::last());
+    }
+    // SAFETY: a new fd from the kernel, owned by nobody else.
+    Ok(unsafe { OwnedFd::from_raw_fd(r as i32) })
+}
+
+pub struct Proc {
+    root: OwnedFd,
+}
+
+impl Proc {
+    /// The container's /proc, after pivot_root; refused unless it is a procfs root.
+    pub fn open() -> Result<Self, ProcfsError> {
+        let root = nix::fcntl::open(
+            "/proc",
+            OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC,
+            Mode::empty(),
+        )
+        .map_err(ProcfsError::Open)?;
+        let st = nix::sys::stat::fstat(&root).map_err(ProcfsError::Open)?;
+        if !is_procfs(&root).map_err(ProcfsError::Open)? || st.st_ino != PROC_ROOT_INO {
+            return Err(ProcfsError::NotProcfs);
+        }
+        Ok(Proc { root })
+    }
+
+    /// Only opened when something must be written, so a config without /proc still runs.
+    pub fn open_if(needed: bool) -> Result<Option<Self>, ProcfsError> {
+        if needed {
+            Self::open().map(Some)
+        } else {
+            Ok(None)
+        }
+    }
+
+    /// Writes `value` to /proc/<rel> after checking the opened file is on procfs too.
+    pub fn write(&self, rel: &str, value: &str) -> Result<(), ProcfsError> {
+        let fd = openat_strict(&self.root, rel, OFlag::O_WRONLY)
+            .map_err(|e| ProcfsError::OpenFile(rel.to_string(), e))?;
+        if !is_procfs(&fd).map_err(|e| ProcfsError::OpenFile(rel.to_string(), e))? {
+            return Err(ProcfsError::NotProcfs);
+        }
+        std::fs::File::from(fd)
+            .write_all(value.as_bytes())
+            .map_err(|source| ProcfsError::Write {
+                path: rel.to_string(),
+                value: value.to_string(),
+                source,
+            })
+    }
+
+    /// The path of this thread's own directory, spelled without the thread-self symlink.
+    pub fn thread_dir() -> String {
+        // SAFETY: getpid and gettid cannot fail.
+        let (pid, tid) = unsafe { (libc::getpid(), libc::gettid()) };
+        format!("{pid}/task/{tid}")
+    }
+
+    pub fn exists(&self, rel: &str) -> bool {
+        openat_strict(&self.root, rel, OFlag::O_PATH).is_ok()
+    }
+
+    pub fn write_sysctls(&self, list: &[(String, String)]) -> Result<(), ProcfsError> {
+        for (name, value) in list {
+            self.write(&format!("sys/{}", name.replace('.', "/")), value)?;
+        }
+        Ok(())
+    }
+
+    pub fn write_oom_score_adj(&self, adj: Option<i32>) -> Result<(), ProcfsError> {
+        match adj {
+            Some(v) => self.write(&format!("{}/oom_score_adj", Self::thread_dir()), &v.to_string()),
+            None => Ok(()),
+        }
+    }
+}

@@ -1,0 +1,162 @@
+//! The "cgroup" mount: fresh hierarchies inside a cgroup namespace, host binds without one.
+
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::path::{Path, PathBuf};
+
+use nix::errno::Errno;
+use nix::fcntl::OFlag;
+use nix::sys::stat::{mkdirat, Mode};
+use nix::sys::statfs::{statfs, CGROUP2_SUPER_MAGIC};
+use nix::unistd::symlinkat;
+
+use super::mountinfo::{mountinfo, proc_cgroup, MountInfo};
+use super::mounts::{finish, fresh, merr, set_attr_relaxed};
+use super::resolve::{ensure, Create};
+use super::sys::{clone_tree, move_mount_fd, set_attr, FsContext};
+use super::RootfsError;
+use crate::plan::rootfs::{attr, MountAttr, MountPlan};
+
+const HOST_CGROUP: &str = "/sys/fs/cgroup";
+
+pub fn mount_cgroup(
+    root: BorrowedFd<'_>,
+    m: &MountPlan,
+    cgroup_ns: bool,
+) -> Result<(), RootfsError> {
+    let target =
+        ensure(root, &m.destination, Create::Dir).map_err(merr(m, "resolve destination"))?;
+    let unified = statfs(HOST_CGROUP)
+        .map(|s| s.filesystem_type() == CGROUP2_SUPER_MAGIC)
+        .unwrap_or(false);
+    let cgroups = proc_cgroup()?;
+    if unified {
+        let host = MountInfo {
+            root: PathBuf::from("/"),
+            mount_point: PathBuf::from(HOST_CGROUP),
+            fstype: "cgroup2".to_string(),
+            super_opts: String::new(),
+        };
+        let mnt = hierarchy(m, &host, &cgroups, cgroup_ns, m.attr)?;
+        move_mount_fd(mnt.as_fd(), target.as_fd()).map_err(merr(m, "move_mount"))?;
+        return finish(mnt.as_fd(), m);
+    }
+    // Hybrid or v1: a tmpfs like the host's /sys/fs/cgroup, one mount per host hierarchy.
+    let dir_attr = m.attr.set & !attr::RDONLY;
+    let tmpfs = FsContext::open("tmpfs").map_err(merr(m, "fsopen tmpfs"))?;
+    tmpfs
+        .set_string("mode", "755")
+        .map_err(merr(m, "fsconfig tmpfs"))?;
+    let tmpfs = tmpfs.mount(dir_attr).map_err(merr(m, "fsmount tmpfs"))?;
+    move_mount_fd(tmpfs.as_fd(), target.as_fd()).map_err(merr(m, "move_mount tmpfs"))?;
+    let parent = Path::new(HOST_CGROUP);
+    for info in mountinfo()? {
+        let is_cgroup = info.fstype == "cgroup" || info.fstype == "cgroup2";
+        if !is_cgroup || info.mount_point.parent() != Some(parent) {
+            continue;
+        }
+        let Some(name) = info.mount_point.file_name() else {
+            continue;
+        };
+        match mkdirat(tmpfs.as_fd(), name, Mode::from_bits_truncate(0o755)) {
+            Ok(()) | Err(Errno::EEXIST) => {}
+            Err(e) => return Err(merr(m, "mkdir hierarchy")(e)),
+        }
+        let dir = nix::fcntl::openat(
+            tmpfs.as_fd(),
+            name,
+            OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC,
+            Mode::empty(),
+        )
+        .map_err(merr(m, "open hierarchy dir"))?;
+        let mnt = hierarchy(m, &info, &cgroups, cgroup_ns, m.attr)?;
+        move_mount_fd(mnt.as_fd(), dir.as_fd()).map_err(merr(m, "move_mount hierarchy"))?;
+        // Co-mounted controllers ("cpu,cpuacct") are also reachable by each name, as on hosts.
+        let name_str = name.to_string_lossy();
+        if name_str.contains(',') {
+            for part in name_str.split(',') {
+                match symlinkat(name, tmpfs.as_fd(), part) {
+                    Ok(()) | Err(Errno::EEXIST) => {}
+                    Err(e) => return Err(merr(m, "symlink co-mounted controller")(e)),
+                }
+            }
+        }
+    }
+    if m.attr.set & attr::RDONLY != 0 {
+        let ro = MountAttr {
+            set: attr::RDONLY,
+            clr: 0,
+        };
+        set_attr(tmpfs.as_fd(), ro, nix::mount::MsFlags::empty(), false)
+            .map_err(merr(m, "mount_setattr ro"))?;
+    }
+    finish(tmpfs.as_fd(), m)
+}
+
+/// Controllers (or "name=...") a v1 hierarchy was mounted with, from its super options.
+fn controllers(super_opts: &str) -> Vec<&str> {
+    const GENERIC: &[&str] = &[
+        "rw",
+        "ro",
+        "xattr",
+        "noprefix",
+        "clone_children",
+        "nsdelegate",
+    ];
+    super_opts
+        .split(',')
+        .filter(|o| !GENERIC.contains(o) && !o.starts_with("release_agent="))
+        .collect()
+}
+
+/// One hierarchy: a fresh instance inside a cgroup ns, else a bind of our own host cgroup dir.
+fn hierarchy(
+    m: &MountPlan,
+    info: &MountInfo,
+    cgroups: &[(String, PathBuf)],
+    cgroup_ns: bool,
+    a: MountAttr,
+) -> Result<OwnedFd, RootfsError> {
+    let ctrls = controllers(&info.super_opts);
+    if cgroup_ns {
+        let data = if info.fstype == "cgroup" {
+            ctrls.join(",")
+        } else {
+            String::new()
+        };
+        let mut fm = m.clone();
+        fm.source = info.fstype.clone();
+        return fresh(&fm, &info.fstype, &data, a.set);
+    }
+    let own = cgroups.iter().find(|(c, _)| {
+        if info.fstype == "cgroup2" {
+            c.is_empty()
+        } else {
+            !c.is_empty() && c.split(',').all(|x| ctrls.contains(&x))
+        }
+    });
+    let Some((_, path)) = own else {
+        return Err(RootfsError::CgroupPath {
+            dst: m.destination.clone(),
+            hierarchy: info.mount_point.to_string_lossy().into_owned(),
+        });
+    };
+    // Paths in /proc/self/cgroup are relative to the hierarchy root, the mount shows info.root.
+    let rel = path.strip_prefix(&info.root).unwrap_or(path);
+    let host = info.mount_point.join(rel.strip_prefix("/").unwrap_or(rel));
+    let mnt =
+        clone_tree(nix::fcntl::AT_FDCWD, &host, false).map_err(merr(m, "open_tree hierarchy"))?;
+    set_attr_relaxed(mnt.as_fd(), a).map_err(merr(m, "mount_setattr hierarchy"))?;
+    Ok(mnt)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::controllers;
+
+    #[test]
+    fn controller_names() {
+        assert_eq!(controllers("rw,cpu,cpuacct"), vec!["cpu", "cpuacct"]);
+        assert_eq!(controllers("rw,xattr,name=systemd"), vec!["name=systemd"]);
+        assert!(controllers("rw,nsdelegate").is_empty());
+    }
+}

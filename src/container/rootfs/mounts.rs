@@ -1,0 +1,169 @@
+//! The config's mounts, each made with the fd-based mount API onto a fd resolved in the root.
+
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::path::Path;
+
+use nix::errno::Errno;
+use nix::fcntl::OFlag;
+use nix::mount::MsFlags;
+use nix::sys::stat::SFlag;
+
+use super::resolve::{ensure, file_type, open_in_root, Create};
+use super::sys::{clone_tree, move_mount_fd, set_attr, FsContext};
+use super::{cgroup, RootfsError};
+use crate::plan::rootfs::{attr, MountAttr, MountKind, MountPlan, RootfsPlan};
+
+pub fn mount_all(
+    root: BorrowedFd<'_>,
+    plan: &RootfsPlan,
+    label: Option<&str>,
+) -> Result<(), RootfsError> {
+    for m in &plan.mounts {
+        mount_one(root, m, plan.cgroup_ns, label)?;
+    }
+    Ok(())
+}
+
+/// Wrap an errno as a Mount error naming this mount and the failing step.
+pub fn merr<'a>(m: &'a MountPlan, step: &'static str) -> impl Fn(Errno) -> RootfsError + 'a {
+    move |source| RootfsError::Mount {
+        src: m.source.clone(),
+        dst: m.destination.clone(),
+        step,
+        source,
+    }
+}
+
+fn mount_one(
+    root: BorrowedFd<'_>,
+    m: &MountPlan,
+    cgroup_ns: bool,
+    label: Option<&str>,
+) -> Result<(), RootfsError> {
+    if m.remount {
+        return remount(root, m);
+    }
+    match &m.kind {
+        MountKind::Bind { recursive } => {
+            let src = m.bind_source.as_deref().unwrap_or(Path::new(""));
+            let tree =
+                clone_tree(nix::fcntl::AT_FDCWD, src, *recursive).map_err(merr(m, "open_tree"))?;
+            let is_dir =
+                file_type(tree.as_fd()).map_err(merr(m, "fstat source"))? == SFlag::S_IFDIR;
+            let create = if is_dir { Create::Dir } else { Create::File };
+            let target =
+                ensure(root, &m.destination, create).map_err(merr(m, "resolve destination"))?;
+            set_attr_relaxed(tree.as_fd(), m.attr).map_err(merr(m, "mount_setattr"))?;
+            move_mount_fd(tree.as_fd(), target.as_fd()).map_err(merr(m, "move_mount"))?;
+            finish(tree.as_fd(), m)
+        }
+        MountKind::Cgroup => cgroup::mount_cgroup(root, m, cgroup_ns),
+        MountKind::Fresh => {
+            let target = ensure(root, &m.destination, Create::Dir)
+                .map_err(merr(m, "resolve destination"))?;
+            let mut a = m.attr;
+            if m.destination == Path::new("/dev") {
+                // Devices are created after this; a read-only /dev is applied in finalize().
+                a.set &= !attr::RDONLY;
+            }
+            let mnt = fresh_or_host(m, &m.data_with_label(label), a)?;
+            move_mount_fd(mnt.as_fd(), target.as_fd()).map_err(merr(m, "move_mount"))?;
+            finish(mnt.as_fd(), m)
+        }
+    }
+}
+
+/// A fresh mount; a sysfs the kernel refuses (user ns without its own net ns)
+/// becomes a bind of the host's, as runc does.
+fn fresh_or_host(m: &MountPlan, data: &str, a: MountAttr) -> Result<OwnedFd, RootfsError> {
+    let r = fresh(m, &m.fstype, data, a.set);
+    let (host, recursive) = match (&r, host_fallback(&m.fstype)) {
+        (
+            Err(RootfsError::Mount {
+                source: Errno::EPERM,
+                ..
+            }),
+            Some(fallback),
+        ) => fallback,
+        _ => return r,
+    };
+    let tree = clone_tree(nix::fcntl::AT_FDCWD, Path::new(host), recursive)
+        .map_err(merr(m, "open_tree host fallback"))?;
+    set_attr(tree.as_fd(), a, MsFlags::empty(), false)
+        .map_err(merr(m, "mount_setattr host fallback"))?;
+    Ok(tree)
+}
+
+/// The host path bound instead of a fresh mount that the kernel refuses.
+fn host_fallback(fstype: &str) -> Option<(&'static str, bool)> {
+    match fstype {
+        "sysfs" => Some(("/sys", true)),
+        _ => None,
+    }
+}
+
+/// A new instance of `fstype` carrying the mount's data, superblock flags and attributes.
+pub fn fresh(
+    m: &MountPlan,
+    fstype: &str,
+    data: &str,
+    attr_set: u64,
+) -> Result<OwnedFd, RootfsError> {
+    let ctx = FsContext::open(fstype).map_err(merr(m, "fsopen"))?;
+    if !m.source.is_empty() {
+        ctx.set_string("source", &m.source)
+            .map_err(merr(m, "fsconfig source"))?;
+    }
+    ctx.set_data(data).map_err(merr(m, "fsconfig data"))?;
+    let sb_flags = [
+        (MsFlags::MS_SYNCHRONOUS, "sync"),
+        (MsFlags::MS_DIRSYNC, "dirsync"),
+        (MsFlags::MS_MANDLOCK, "mand"),
+        (MsFlags::MS_LAZYTIME, "lazytime"),
+    ];
+    for (flag, key) in sb_flags {
+        if m.flags.contains(flag) {
+            ctx.set_flag(key).map_err(merr(m, "fsconfig flags"))?;
+        }
+    }
+    ctx.mount(attr_set).map_err(merr(m, "fsmount"))
+}
+
+/// Change the attributes of what is already mounted at the destination.
+fn remount(root: BorrowedFd<'_>, m: &MountPlan) -> Result<(), RootfsError> {
+    let target = open_in_root(root, &m.destination, OFlag::O_PATH)
+        .map_err(merr(m, "resolve destination"))?;
+    set_attr_relaxed(target.as_fd(), m.attr).map_err(merr(m, "mount_setattr"))?;
+    finish(target.as_fd(), m)
+}
+
+/// Set attributes; clears the kernel refuses (flags locked by a user ns) are dropped, as runc does.
+pub fn set_attr_relaxed(fd: BorrowedFd<'_>, a: MountAttr) -> Result<(), Errno> {
+    if a.is_empty() {
+        return Ok(());
+    }
+    match set_attr(fd, a, MsFlags::empty(), false) {
+        Err(Errno::EPERM) if a.clr != 0 => {
+            // Without clears the atime mode cannot change either (the kernel requires both).
+            let retry = MountAttr {
+                set: a.set & !attr::ATIME_MASK,
+                clr: 0,
+            };
+            set_attr_relaxed(fd, retry)
+        }
+        r => r,
+    }
+}
+
+/// Recursive attributes and propagation, on the now attached mount.
+pub fn finish(mnt: BorrowedFd<'_>, m: &MountPlan) -> Result<(), RootfsError> {
+    if !m.rec_attr.is_empty() {
+        set_attr(mnt, m.rec_attr, MsFlags::empty(), true)
+            .map_err(merr(m, "mount_setattr recursive"))?;
+    }
+    for p in &m.propagation {
+        set_attr(mnt, MountAttr::default(), *p, p.contains(MsFlags::MS_REC))
+            .map_err(merr(m, "set propagation"))?;
+    }
+    Ok(())
+}

@@ -1,0 +1,249 @@
+//! The parent's side of create: cgroup, gate, clone, id maps, hooks, then wait for Ready.
+//! Any failure kills the child and removes the cgroup; the caller removes the state dir.
+
+use crate::cgroups::{Cgroup, CgroupError};
+use crate::container::init_flow;
+use crate::host::{hooks, idmap, nsenter, spawn};
+use crate::ipc::gate::{self, GateError};
+use crate::ipc::{Channel, ChildError, FromChild, IpcError, ToChild};
+use crate::plan::LaunchPlan;
+use crate::state::{liveness, ContainerDir};
+use nix::sys::signal::{kill, Signal};
+use nix::sys::wait::waitpid;
+use nix::unistd::Pid;
+use std::os::fd::{AsFd, OwnedFd};
+use std::os::unix::net::UnixStream;
+use std::path::Path;
+use thiserror::Error;
+
+#[derive(Debug, Error)]
+pub enum CreateError {
+    #[error("cgroup")]
+    Cgroup(#[from] CgroupError),
+    #[error(transparent)]
+    Gate(#[from] GateError),
+    #[error("console socket {0:?}")]
+    ConsoleSocket(std::path::PathBuf, #[source] std::io::Error),
+    #[error("process.terminal is true but no --console-socket was given")]
+    NoConsoleSocket,
+    #[error("namespaces")]
+    NsEnter(#[from] nsenter::NsEnterError),
+    #[error("spawn")]
+    Spawn(#[from] spawn::SpawnError),
+    #[error("user namespace")]
+    IdMap(#[from] idmap::IdMapError),
+    #[error("hooks")]
+    Hook(#[from] hooks::HookError),
+    #[error("sync with container")]
+    Ipc(#[from] IpcError),
+    #[error("{0}")]
+    Child(ChildError),
+    #[error("container init exited before it was ready")]
+    ChildVanished,
+}
+
+/// What create hands back: the init process and, if one was made, its cgroup.
+pub struct Created {
+    pub pid: i32,
+    pub start_time: u64,
+    pub cgroup: Option<Cgroup>,
+}
+
+/// The OCI state given to hooks on stdin.
+pub fn hook_state(plan: &LaunchPlan, pid: i32, status: &str) -> serde_json::Value {
+    serde_json::json!({
+        "ociVersion": plan.spec.version(),
+        "id": plan.id,
+        "status": status,
+        "pid": pid,
+        "bundle": plan.bundle,
+        "annotations": plan.spec.annotations().clone().unwrap_or_default(),
+    })
+}
+
+fn connect_console(path: Option<&Path>, terminal: bool) -> Result<Option<OwnedFd>, CreateError> {
+    match (terminal, path) {
+        (false, _) => Ok(None),
+        (true, None) => Err(CreateError::NoConsoleSocket),
+        (true, Some(p)) => UnixStream::connect(p)
+            .map(|s| Some(OwnedFd::from(s)))
+            .map_err(|e| CreateError::ConsoleSocket(p.to_path_buf(), e)),
+    }
+}
+
+/// Kills and reaps a child that will never become a container.
+fn abort_child(pid: Pid) {
+    let _ = kill(pid, Signal::SIGKILL);
+    let _ = waitpid(pid, None);
+}
+
+pub fn create(
+    plan: &LaunchPlan,
+    dir: &ContainerDir,
+    console_socket: Option<&Path>,
+) -> Result<Created, CreateError> {
+    let cgroup = match &plan.cgroup {
+        Some(cfg) => Some(Cgroup::create(cfg)?),
+        None => None,
+    };
+    let result = spawn_and_sync(plan, dir, console_socket, cgroup.as_ref());
+    match result {
+        Ok((pid, start_time)) => Ok(Created {
+            pid,
+            start_time,
+            cgroup,
+        }),
+        Err(e) => {
+            if let Some(cg) = &cgroup {
+                let _ = cg.destroy();
+            }
+            Err(e)
+        }
+    }
+}
+
+fn spawn_and_sync(
+    plan: &LaunchPlan,
+    dir: &ContainerDir,
+    console_socket: Option<&Path>,
+    cgroup: Option<&Cgroup>,
+) -> Result<(i32, u64), CreateError> {
+    let gate = gate::listen_in(&dir.path)?;
+    let console = connect_console(console_socket, plan.process.terminal)?;
+    let (parent_end, child_end) = Channel::pair()?;
+    let parent_slot = std::cell::Cell::new(Some(parent_end));
+    let cgroup_fd = match cgroup {
+        Some(cg) => cg.v2_dir_fd()?,
+        None => None,
+    };
+    let saved_ns = nsenter::enter(&plan.namespaces.parent_join, plan.namespaces.new_timens.as_ref())?;
+    let spawned = spawn::spawn(
+        plan.namespaces.clone_flags,
+        cgroup_fd.as_ref().map(|f| f.as_fd()),
+        || {
+            // The child keeps only its own end, so EOF on either side means the other is gone.
+            drop(parent_slot.take());
+            init_flow::run(plan, child_end, gate, console)
+        },
+    );
+    nsenter::leave(saved_ns);
+    let pid = spawned?;
+    let Some(parent_end) = parent_slot.take() else {
+        abort_child(pid);
+        return Err(CreateError::ChildVanished);
+    };
+    // From here on the child holds its own copies; a failure must kill it.
+    match sync(plan, pid, &parent_end, cgroup, cgroup_fd.is_some()) {
+        Ok(()) => {
+            let start_time = liveness::read_stat(pid.as_raw()).map_or(0, |s| s.start_time);
+            Ok((pid.as_raw(), start_time))
+        }
+        Err(e) => {
+            abort_child(pid);
+            Err(e)
+        }
+    }
+}
+
+fn sync(
+    plan: &LaunchPlan,
+    pid: Pid,
+    ch: &Channel,
+    cgroup: Option<&Cgroup>,
+    cloned_into_cgroup: bool,
+) -> Result<(), CreateError> {
+    if plan.namespaces.new_userns {
+        idmap::write_maps(pid, &plan.uid_map, &plan.gid_map)?;
+    }
+    if let (Some(cg), false) = (cgroup, cloned_into_cgroup) {
+        cg.add_pid(pid.as_raw())?;
+    }
+    let state = hook_state(plan, pid.as_raw(), "creating");
+    hooks::run(plan.hooks.prestart().as_ref(), "prestart", &state)?;
+    hooks::run(plan.hooks.create_runtime().as_ref(), "createRuntime", &state)?;
+    ch.send(&ToChild::Go { pid: pid.as_raw() })?;
+    match ch.recv::<FromChild>()? {
+        Some(FromChild::Ready) => Ok(()),
+        Some(FromChild::Error(e)) => Err(CreateError::Child(e)),
+        None => Err(CreateError::ChildVanished),
+    }
+}
+
+#[derive(Debug, Error)]
+pub enum LaunchError {
+    #[error("invalid container id")]
+    Id(#[from] crate::state::id::IdError),
+    #[error(transparent)]
+    Bundle(#[from] crate::bundle::BundleError),
+    #[error("config.json")]
+    Validate(#[from] crate::validate::ValidateError),
+    #[error("config.json")]
+    Plan(#[from] crate::plan::PlanError),
+    #[error("state")]
+    Store(#[from] crate::state::StoreError),
+    #[error(transparent)]
+    Create(#[from] CreateError),
+    #[error("write pid file {0:?}")]
+    PidFile(std::path::PathBuf, #[source] std::io::Error),
+}
+
+/// The whole of `create`: plan first (no side effects), then claim the id and build the container.
+pub fn launch(
+    root: &Path,
+    id: &str,
+    bundle_dir: &Path,
+    opts: &crate::plan::LaunchOptions,
+    console_socket: Option<&Path>,
+    pid_file: Option<&Path>,
+) -> Result<(ContainerDir, Created), LaunchError> {
+    crate::state::id::validate(id)?;
+    let bundle = crate::bundle::load(bundle_dir)?;
+    crate::validate::validate(&bundle.spec)?;
+    let plan = crate::plan::build(id, bundle, opts)?;
+    let dir = ContainerDir::claim(root, id)?;
+    let done = create(&plan, &dir, console_socket).map_err(LaunchError::from).and_then(|created| {
+        let saved = crate::state::Saved {
+            oci_version: plan.spec.version().clone(),
+            id: id.to_string(),
+            status: crate::state::Status::Created,
+            pid: created.pid,
+            start_time: created.start_time,
+            bundle: plan.bundle.clone(),
+            rootfs: plan.rootfs_path.clone(),
+            created: crate::time::rfc3339_now(),
+            owner: String::new(),
+            annotations: plan.spec.annotations().clone().unwrap_or_default().into_iter().collect(),
+            hooks: Some(plan.hooks.clone()),
+            cgroup: created.cgroup.as_ref().and_then(|c| serde_json::to_value(c).ok()),
+            config: None,
+        };
+        let written = dir.save(&saved).map_err(LaunchError::from).and_then(|()| match pid_file {
+            Some(p) => write_pid_file(p, created.pid),
+            None => Ok(()),
+        });
+        if let Err(e) = written {
+            abort_child(Pid::from_raw(created.pid));
+            if let Some(cg) = &created.cgroup {
+                let _ = cg.destroy();
+            }
+            return Err(e);
+        }
+        Ok(created)
+    });
+    match done {
+        Ok(created) => Ok((dir, created)),
+        Err(e) => {
+            let _ = dir.remove();
+            Err(e)
+        }
+    }
+}
+
+/// Written with temp + rename, so a reader never sees an empty pid file.
+fn write_pid_file(path: &Path, pid: i32) -> Result<(), LaunchError> {
+    let err = |e| LaunchError::PidFile(path.to_path_buf(), e);
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let tmp = path.with_file_name(format!(".{name}.tmp"));
+    std::fs::write(&tmp, pid.to_string()).map_err(err)?;
+    std::fs::rename(&tmp, path).map_err(err)
+}

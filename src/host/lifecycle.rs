@@ -1,0 +1,184 @@
+//! What the verbs do to a container that exists: its live status, start, kill, delete.
+
+use crate::cgroups::{Cgroup, CgroupError};
+use crate::host::hooks::{self, HookError};
+use crate::ipc::gate::{self, GateError};
+use crate::ipc::{FromChild, IpcError};
+use crate::state::{liveness, ContainerDir, Saved, Status, StoreError};
+use nix::errno::Errno;
+use nix::sys::signal::{kill, Signal};
+use nix::unistd::Pid;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::path::Path;
+use thiserror::Error;
+
+#[derive(Debug, Error)]
+pub enum LifecycleError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("container {0:?} is still being created")]
+    Creating(String),
+    #[error("cannot start a container that is {1} (only a created one): {0:?}")]
+    NotCreated(String, Status),
+    #[error("container not running")]
+    NotRunning,
+    #[error("cannot delete container {0:?} that is not stopped: {1} (use --force)")]
+    NotStopped(String, Status),
+    #[error("start")]
+    Gate(#[from] GateError),
+    #[error("start")]
+    Ipc(#[from] IpcError),
+    #[error("{0}")]
+    Child(crate::ipc::ChildError),
+    #[error("hooks")]
+    Hook(#[from] HookError),
+    #[error("cgroup")]
+    Cgroup(#[from] CgroupError),
+    #[error("send {1} to pid {0}")]
+    Kill(i32, Signal, #[source] Errno),
+}
+
+pub struct Container {
+    pub dir: ContainerDir,
+    pub saved: Option<Saved>,
+}
+
+impl Container {
+    pub fn load(root: &Path, id: &str) -> Result<Self, LifecycleError> {
+        let dir = ContainerDir::open(root, id)?;
+        let saved = dir.load()?;
+        Ok(Container { dir, saved })
+    }
+
+    fn cgroup(&self) -> Option<Cgroup> {
+        let v = self.saved.as_ref()?.cgroup.clone()?;
+        serde_json::from_value(v).ok()
+    }
+
+    pub fn status(&self) -> Status {
+        let Some(s) = &self.saved else {
+            return Status::Creating;
+        };
+        let alive = liveness::is_alive(s.pid, s.start_time);
+        let frozen = alive
+            && matches!(s.status, Status::Running | Status::Paused)
+            && self.cgroup().is_some_and(|c| c.is_frozen().unwrap_or(false));
+        crate::state::status::current(s.status, alive, frozen)
+    }
+
+    /// The OCI state, as `state` prints it and hooks read it.
+    pub fn oci_state(&self) -> serde_json::Value {
+        let status = self.status();
+        let Some(s) = &self.saved else {
+            return serde_json::json!({"ociVersion": crate::SPEC_VERSION, "id": self.dir.id, "status": "creating", "pid": 0, "bundle": ""});
+        };
+        let pid = if status == Status::Stopped { 0 } else { s.pid };
+        serde_json::json!({
+            "ociVersion": s.oci_version,
+            "id": s.id,
+            "pid": pid,
+            "status": status,
+            "bundle": s.bundle,
+            "rootfs": s.rootfs,
+            "created": s.created,
+            "owner": s.owner,
+            "annotations": s.annotations,
+        })
+    }
+
+    fn saved_or_creating(&self) -> Result<&Saved, LifecycleError> {
+        self.saved.as_ref().ok_or_else(|| LifecycleError::Creating(self.dir.id.clone()))
+    }
+
+    /// Opens the start gate; Ok once the container has exec'd its process.
+    pub fn start(&mut self) -> Result<(), LifecycleError> {
+        let status = self.status();
+        if status != Status::Created {
+            return Err(LifecycleError::NotCreated(self.dir.id.clone(), status));
+        }
+        let ch = gate::open(&self.dir.path)?;
+        let reply = ch.recv::<FromChild>()?;
+        let _ = std::fs::remove_file(self.dir.file(gate::GATE_NAME));
+        if let Some(FromChild::Error(e)) = reply {
+            return Err(LifecycleError::Child(e));
+        }
+        let saved = self.saved.as_mut().ok_or_else(|| LifecycleError::Creating(self.dir.id.clone()))?;
+        saved.status = Status::Running;
+        self.dir.save(saved)?;
+        let state = self.oci_state();
+        let hooks = self.saved.as_ref().and_then(|s| s.hooks.clone());
+        hooks::run(hooks.as_ref().and_then(|h| h.poststart().clone()).as_ref(), "poststart", &state)?;
+        Ok(())
+    }
+
+    pub fn kill(&self, sig: Signal, all: bool) -> Result<(), LifecycleError> {
+        let saved = self.saved_or_creating()?;
+        if matches!(self.status(), Status::Stopped | Status::Creating) {
+            return Err(LifecycleError::NotRunning);
+        }
+        if all {
+            if let Some(cg) = self.cgroup() {
+                return Ok(cg.kill_all(sig as i32)?);
+            }
+        }
+        kill(Pid::from_raw(saved.pid), sig).map_err(|e| LifecycleError::Kill(saved.pid, sig, e))
+    }
+
+    /// Kills what is left (force or created), removes the cgroup, runs poststop, removes state.
+    pub fn delete(self, force: bool) -> Result<(), LifecycleError> {
+        let status = self.status();
+        match status {
+            Status::Running | Status::Paused if !force => {
+                return Err(LifecycleError::NotStopped(self.dir.id.clone(), status))
+            }
+            Status::Creating if !force && self.saved.is_some() => {
+                return Err(LifecycleError::Creating(self.dir.id.clone()))
+            }
+            _ => {}
+        }
+        if let Some(s) = &self.saved {
+            if status != Status::Stopped {
+                let pid = Pid::from_raw(s.pid);
+                if let Some(cg) = self.cgroup() {
+                    let _ = cg.thaw();
+                    let _ = cg.kill_all(libc::SIGKILL);
+                }
+                let _ = kill(pid, Signal::SIGKILL);
+                wait_gone(s.pid, s.start_time);
+            }
+        }
+        if let Some(cg) = self.cgroup() {
+            cg.destroy()?;
+        }
+        let mut state = self.oci_state();
+        state["status"] = serde_json::json!("stopped");
+        let hooks = self.saved.as_ref().and_then(|s| s.hooks.clone());
+        let poststop = hooks::run(hooks.as_ref().and_then(|h| h.poststop().clone()).as_ref(), "poststop", &state);
+        self.dir.remove()?;
+        // The spec says a failing poststop hook is only a warning; delete still happened.
+        if let Err(e) = poststop {
+            crate::log::warn(&crate::error::chain(&e));
+        }
+        Ok(())
+    }
+}
+
+/// Waits (up to 10 s) until the process is gone or a zombie, through a pidfd where we can.
+pub fn wait_gone(pid: i32, start_time: u64) {
+    // SAFETY: pidfd_open takes a pid and flags and returns a new fd or -1.
+    let raw = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) };
+    if raw >= 0 {
+        // SAFETY: a new fd from the kernel that we own.
+        let fd = unsafe { OwnedFd::from_raw_fd(raw as i32) };
+        let mut pfd = libc::pollfd { fd: fd.as_raw_fd(), events: libc::POLLIN, revents: 0 };
+        // SAFETY: one valid pollfd for the call.
+        unsafe { libc::poll(&mut pfd, 1, 10_000) };
+        return;
+    }
+    for _ in 0..1000 {
+        if !liveness::is_alive(pid, start_time) {
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+}

@@ -1,0 +1,9 @@
+//! Runs in brick's own namespaces: spawning, the create sequence, id maps, hooks.
+
+pub mod create_flow;
+pub mod foreground;
+pub mod hooks;
+pub mod idmap;
+pub mod lifecycle;
+pub mod nsenter;
+pub mod spawn;

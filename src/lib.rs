@@ -1,0 +1,34 @@
+//! brick: a hardened, runc-compatible OCI runtime. Modules in data-flow order.
+
+pub mod cli;
+pub mod commands;
+pub mod error;
+pub mod format;
+pub mod log;
+pub mod signals;
+pub mod time;
+
+pub mod bundle;
+pub mod validate;
+pub mod plan;
+pub mod state;
+pub mod cgroups;
+pub mod ipc;
+pub mod host;
+pub mod container;
+
+pub mod features;
+pub mod spec_default;
+
+/// The newest runtime-spec version brick implements.
+pub const SPEC_VERSION: &str = "1.3.0";
+
+/// What `--version` prints: brick's version, its commit, the spec version.
+pub fn version_text() -> String {
+    format!(
+        "brick version {}\ncommit: {}\nspec: {}\n",
+        env!("CARGO_PKG_VERSION"),
+        option_env!("BRICK_COMMIT").unwrap_or("unknown"),
+        SPEC_VERSION
+    )
+}

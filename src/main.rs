@@ -1,0 +1,64 @@
+//! argv → cli → commands; prints the error chain as "brick: <verb>: ..." and sets the exit code.
+
+use brick::cli::{Cli, Command};
+use brick::commands;
+use clap::Parser;
+
+fn verb(c: &Command) -> &'static str {
+    match c {
+        Command::Create(_) => "create",
+        Command::Start(_) => "start",
+        Command::State(_) => "state",
+        Command::Kill(_) => "kill",
+        Command::Delete(_) => "delete",
+        Command::Run(_) => "run",
+        Command::List(_) => "list",
+        Command::Spec(_) => "spec",
+        Command::Features => "features",
+    }
+}
+
+fn main() {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let code = if e.use_stderr() { 1 } else { 0 };
+            let _ = e.print();
+            std::process::exit(code);
+        }
+    };
+    let g = &cli.global;
+    let format = match g.log_format {
+        brick::cli::LogFormat::Json => brick::log::Format::Json,
+        brick::cli::LogFormat::Text => brick::log::Format::Text,
+    };
+    brick::log::init(g.log.as_deref(), format, g.debug);
+    if g.version {
+        print!("{}", brick::version_text());
+        return;
+    }
+    let Some(command) = &cli.command else {
+        eprintln!("brick: no command given; see brick --help");
+        std::process::exit(1);
+    };
+    let result = match command {
+        Command::Create(a) => commands::create::run(g, a),
+        Command::Start(a) => commands::start::run(g, a),
+        Command::State(a) => commands::state::run(g, a),
+        Command::Kill(a) => commands::kill::run(g, a),
+        Command::Delete(a) => commands::delete::run(g, a),
+        Command::Run(a) => commands::run::run(g, a),
+        Command::List(a) => commands::list::run(g, a),
+        Command::Spec(a) => commands::spec::run(a),
+        Command::Features => commands::features::run(),
+    };
+    match result {
+        Ok(code) => std::process::exit(code),
+        Err(e) => {
+            let msg = format!("{}: {}", verb(command), brick::error::chain(e.as_ref()));
+            brick::log::log("error", &msg);
+            eprintln!("brick: {msg}");
+            std::process::exit(1);
+        }
+    }
+}

@@ -1,0 +1,138 @@
+//! Bundle → LaunchPlan: everything decided without side effects, before anything is touched.
+
+pub mod namespaces;
+pub mod process;
+pub mod rootfs;
+pub mod seccomp;
+
+use crate::bundle::Bundle;
+use oci_spec::runtime::{Hooks, LinuxIdMapping, Spec};
+use std::path::PathBuf;
+use thiserror::Error;
+
+#[derive(Debug, Error)]
+pub enum PlanError {
+    #[error(transparent)]
+    Process(#[from] process::ProcessPlanError),
+    #[error("mounts")]
+    Rootfs(#[from] rootfs::RootfsPlanError),
+    #[error("linux.seccomp")]
+    Seccomp(#[from] seccomp::SeccompPlanError),
+    #[error("linux.cgroupsPath")]
+    Cgroup(#[from] crate::cgroups::CgroupError),
+}
+
+/// Options from the command line that shape the launch.
+#[derive(Debug, Clone, Default)]
+pub struct LaunchOptions {
+    pub no_pivot: bool,
+    pub no_new_keyring: bool,
+    pub preserve_fds: u32,
+    pub systemd_cgroup: bool,
+    pub no_cgroups: bool,
+    pub seccomp_cache: Option<PathBuf>,
+}
+
+/// Whether the host runs an LSM, decided before clone (the child sees only the container's /sys).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Lsm {
+    pub selinux: bool,
+    pub apparmor: bool,
+}
+
+impl Lsm {
+    pub fn detect() -> Self {
+        Lsm {
+            selinux: std::path::Path::new("/sys/fs/selinux/enforce").exists(),
+            apparmor: std::fs::read_to_string("/sys/module/apparmor/parameters/enabled")
+                .is_ok_and(|s| s.trim() == "Y"),
+        }
+    }
+}
+
+pub struct LaunchPlan {
+    pub id: String,
+    pub bundle: PathBuf,
+    pub rootfs_path: PathBuf,
+    pub spec: Spec,
+    pub namespaces: namespaces::NamespacePlan,
+    pub process: process::ProcessPlan,
+    pub rootfs: rootfs::RootfsPlan,
+    pub seccomp: Option<seccomp::SeccompProgram>,
+    pub cgroup: Option<crate::cgroups::CgroupConfig>,
+    pub uid_map: String,
+    pub gid_map: String,
+    pub hostname: Option<String>,
+    pub domainname: Option<String>,
+    pub sysctl: Vec<(String, String)>,
+    pub hooks: Hooks,
+    pub new_keyring: bool,
+    pub preserve_fds: u32,
+    pub lsm: Lsm,
+}
+
+impl LaunchPlan {
+    /// Whether the child must open the container's /proc to write something there.
+    pub fn needs_procfs(&self) -> bool {
+        let p = &self.process;
+        !self.sysctl.is_empty()
+            || p.oom_score_adj.is_some()
+            || (self.lsm.selinux && p.selinux_label.is_some())
+            || p.apparmor_profile.is_some()
+    }
+}
+
+/// "container host size" lines, as /proc/<pid>/uid_map wants them.
+fn id_map(maps: Option<&Vec<LinuxIdMapping>>) -> String {
+    maps.into_iter()
+        .flatten()
+        .map(|m| format!("{} {} {}\n", m.container_id(), m.host_id(), m.size()))
+        .collect()
+}
+
+pub fn build(id: &str, bundle: Bundle, opts: &LaunchOptions) -> Result<LaunchPlan, PlanError> {
+    let spec = bundle.spec;
+    // validate() ran first, so process and linux are present.
+    let default_process = oci_spec::runtime::Process::default();
+    let proc_cfg = spec.process().as_ref().unwrap_or(&default_process);
+    let process = process::plan(proc_cfg, process::kernel_last_cap())?;
+    let linux = spec.linux().clone().unwrap_or_default();
+    let namespaces = namespaces::plan(&spec);
+    let rootfs = rootfs::plan_rootfs(&spec, &bundle.dir, &bundle.rootfs, opts.no_pivot)?;
+    let seccomp = match linux.seccomp() {
+        Some(s) => Some(seccomp::compile(s, opts.seccomp_cache.as_deref())?),
+        None => None,
+    };
+    let cgroup = if opts.no_cgroups {
+        None
+    } else {
+        Some(crate::cgroups::plan(Some(&linux), id, opts.systemd_cgroup)?)
+    };
+    let mut sysctl: Vec<(String, String)> = linux
+        .sysctl()
+        .clone()
+        .unwrap_or_default()
+        .into_iter()
+        .collect();
+    sysctl.sort();
+    Ok(LaunchPlan {
+        id: id.to_string(),
+        bundle: bundle.dir,
+        rootfs_path: bundle.rootfs,
+        namespaces,
+        process,
+        rootfs,
+        seccomp,
+        cgroup,
+        uid_map: id_map(linux.uid_mappings().as_ref()),
+        gid_map: id_map(linux.gid_mappings().as_ref()),
+        hostname: spec.hostname().clone().filter(|h| !h.is_empty()),
+        domainname: spec.domainname().clone().filter(|h| !h.is_empty()),
+        sysctl,
+        hooks: spec.hooks().clone().unwrap_or_default(),
+        new_keyring: !opts.no_new_keyring,
+        preserve_fds: opts.preserve_fds,
+        lsm: Lsm::detect(),
+        spec,
+    })
+}

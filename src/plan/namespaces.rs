@@ -1,0 +1,125 @@
+//! Which namespaces to create at clone, which to join by path, and in what order.
+
+use nix::sched::CloneFlags;
+use oci_spec::runtime::{LinuxNamespaceType, Spec};
+use std::path::PathBuf;
+
+#[derive(Debug, Clone)]
+pub struct NamespacePlan {
+    /// Created by the clone itself, so that all are owned by a new user namespace if any.
+    pub clone_flags: CloneFlags,
+    /// Joined by the child right after clone; the user namespace, if any, comes first.
+    pub join: Vec<(CloneFlags, PathBuf)>,
+    /// Joined by the parent before clone, because they only apply to children (pid, time).
+    pub parent_join: Vec<(CloneFlags, PathBuf)>,
+    /// A new cgroup namespace is made by the child once it is inside its cgroup.
+    pub new_cgroupns: bool,
+    /// A new time namespace is made by the parent (unshare affects children) with these offsets.
+    pub new_timens: Option<Vec<(String, i64, u32)>>,
+    pub new_userns: bool,
+    pub new_pidns: bool,
+    pub new_netns: bool,
+    pub new_utsns: bool,
+}
+
+pub fn flag(typ: LinuxNamespaceType) -> CloneFlags {
+    match typ {
+        LinuxNamespaceType::Mount => CloneFlags::CLONE_NEWNS,
+        LinuxNamespaceType::Cgroup => CloneFlags::CLONE_NEWCGROUP,
+        LinuxNamespaceType::Uts => CloneFlags::CLONE_NEWUTS,
+        LinuxNamespaceType::Ipc => CloneFlags::CLONE_NEWIPC,
+        LinuxNamespaceType::User => CloneFlags::CLONE_NEWUSER,
+        LinuxNamespaceType::Pid => CloneFlags::CLONE_NEWPID,
+        LinuxNamespaceType::Network => CloneFlags::CLONE_NEWNET,
+        LinuxNamespaceType::Time => CloneFlags::from_bits_retain(libc::CLONE_NEWTIME),
+    }
+}
+
+pub fn plan(spec: &Spec) -> NamespacePlan {
+    let mut p = NamespacePlan {
+        clone_flags: CloneFlags::empty(),
+        join: Vec::new(),
+        parent_join: Vec::new(),
+        new_cgroupns: false,
+        new_timens: None,
+        new_userns: false,
+        new_pidns: false,
+        new_netns: false,
+        new_utsns: false,
+    };
+    let list = spec
+        .linux()
+        .as_ref()
+        .and_then(|l| l.namespaces().clone())
+        .unwrap_or_default();
+    for ns in &list {
+        let typ = ns.typ();
+        match (typ, ns.path()) {
+            (LinuxNamespaceType::Pid | LinuxNamespaceType::Time, Some(path)) => {
+                p.parent_join.push((flag(typ), path.clone()))
+            }
+            (LinuxNamespaceType::User, Some(path)) => p.join.insert(0, (flag(typ), path.clone())),
+            (_, Some(path)) => p.join.push((flag(typ), path.clone())),
+            (LinuxNamespaceType::Cgroup, None) => p.new_cgroupns = true,
+            (LinuxNamespaceType::Time, None) => {
+                let offsets = spec
+                    .linux()
+                    .as_ref()
+                    .and_then(|l| l.time_offsets().clone())
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(|(clock, o)| (clock, o.secs().unwrap_or(0), o.nanosecs().unwrap_or(0)))
+                    .collect();
+                p.new_timens = Some(offsets);
+            }
+            (_, None) => p.clone_flags |= flag(typ),
+        }
+    }
+    p.new_userns = p.clone_flags.contains(CloneFlags::CLONE_NEWUSER);
+    p.new_pidns = p.clone_flags.contains(CloneFlags::CLONE_NEWPID);
+    p.new_netns = p.clone_flags.contains(CloneFlags::CLONE_NEWNET);
+    p.new_utsns = p.clone_flags.contains(CloneFlags::CLONE_NEWUTS);
+    p
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec(ns: serde_json::Value) -> Spec {
+        serde_json::from_value(serde_json::json!({
+            "ociVersion": "1.0.2", "root": {"path": "r"},
+            "linux": {"namespaces": ns, "timeOffsets": {"monotonic": {"secs": 5}}}
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn splits_new_and_joined() {
+        let p = plan(&spec(serde_json::json!([
+            {"type": "mount"}, {"type": "pid"}, {"type": "network", "path": "/proc/1/ns/net"},
+            {"type": "user", "path": "/proc/1/ns/user"}, {"type": "cgroup"}, {"type": "time"}
+        ])));
+        assert_eq!(
+            p.clone_flags,
+            CloneFlags::CLONE_NEWNS | CloneFlags::CLONE_NEWPID
+        );
+        assert_eq!(
+            p.join[0].0,
+            CloneFlags::CLONE_NEWUSER,
+            "user is joined first"
+        );
+        assert_eq!(p.join[1].0, CloneFlags::CLONE_NEWNET);
+        assert!(p.new_cgroupns && p.new_pidns && !p.new_userns);
+        assert_eq!(p.new_timens, Some(vec![("monotonic".to_string(), 5, 0)]));
+    }
+
+    #[test]
+    fn pid_by_path_is_joined_by_the_parent() {
+        let p = plan(&spec(
+            serde_json::json!([{"type": "mount"}, {"type": "pid", "path": "/proc/9/ns/pid"}]),
+        ));
+        assert_eq!(p.parent_join.len(), 1);
+        assert!(!p.new_pidns);
+    }
+}

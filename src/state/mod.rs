@@ -1,0 +1,9 @@
+//! Container state under --root: id rules, the locked directory, status and liveness.
+
+pub mod id;
+pub mod liveness;
+pub mod status;
+pub mod store;
+
+pub use status::Status;
+pub use store::{ContainerDir, Saved, StoreError};
