@@ -35,13 +35,27 @@ pub fn load(dir: &Path) -> Result<Bundle, BundleError> {
     let dir = fs::canonicalize(dir).map_err(|e| BundleError::Dir(dir.to_path_buf(), e))?;
     let path = dir.join("config.json");
     let bytes = fs::read(&path).map_err(|e| BundleError::Read(path.clone(), e))?;
-    let spec: Spec = serde_json::from_slice(&bytes).map_err(|e| BundleError::Parse {
+    let raw: serde_json::Value =
+        serde_json::from_slice(&bytes).map_err(|e| BundleError::Parse {
+            path: path.clone(),
+            msg: e.to_string(),
+        })?;
+    // Seccomp names are checked on the raw JSON so the error names the exact field.
+    if let Some(seccomp) = raw.pointer("/linux/seccomp") {
+        crate::plan::seccomp::check_raw(seccomp).map_err(|e| BundleError::Parse {
+            path: path.clone(),
+            msg: crate::error::chain(&e),
+        })?;
+    }
+    // serde_path_to_error names the field (e.g. "process.args") that does not fit.
+    let spec: Spec = serde_path_to_error::deserialize(raw).map_err(|e| BundleError::Parse {
         path: path.clone(),
-        msg: e.to_string(),
+        msg: format!("{}: {}", e.path(), e.inner()),
     })?;
     let root = spec.root().as_ref().ok_or(BundleError::NoRoot)?;
     let rootfs = dir.join(root.path());
-    let rootfs = fs::canonicalize(&rootfs).map_err(|e| BundleError::Rootfs(root.path().clone(), e))?;
+    let rootfs =
+        fs::canonicalize(&rootfs).map_err(|e| BundleError::Rootfs(root.path().clone(), e))?;
     if !rootfs.is_dir() {
         return Err(BundleError::RootfsNotDir(root.path().clone()));
     }

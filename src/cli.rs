@@ -37,7 +37,11 @@ pub struct Global {
     #[arg(long = "cgroup-manager", global = true, value_enum)]
     pub cgroup_manager: Option<CgroupManager>,
     /// Accepted for runc compatibility (rootless mode is detected)
-    #[arg(long = "rootless", id = "global_rootless", value_name = "true|false|auto")]
+    #[arg(
+        long = "rootless",
+        id = "global_rootless",
+        value_name = "true|false|auto"
+    )]
     pub rootless: Option<String>,
     /// Accepted for runc compatibility (checkpointing is not offered)
     #[arg(long, global = true, value_name = "PATH", hide = true)]

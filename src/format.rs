@@ -18,7 +18,13 @@ pub fn list_table(states: &[Value]) -> String {
         rows.push(keys.iter().map(|k| cell(&s[*k])).collect());
     }
     let widths: Vec<usize> = (0..header.len())
-        .map(|c| rows.iter().map(|r| r[c].len() + 3).max().unwrap_or(0).max(12))
+        .map(|c| {
+            rows.iter()
+                .map(|r| r[c].len() + 3)
+                .max()
+                .unwrap_or(0)
+                .max(12)
+        })
         .collect();
     let mut out = String::new();
     for r in rows {
@@ -41,7 +47,9 @@ mod tests {
 
     #[test]
     fn aligns_columns() {
-        let t = list_table(&[serde_json::json!({"id": "a", "pid": 42, "status": "running", "bundle": "/b", "created": "t", "owner": "root"})]);
+        let t = list_table(&[
+            serde_json::json!({"id": "a", "pid": 42, "status": "running", "bundle": "/b", "created": "t", "owner": "root"}),
+        ]);
         let lines: Vec<&str> = t.lines().collect();
         assert!(lines[0].starts_with("ID          PID         STATUS"));
         assert!(lines[1].starts_with("a           42          running"));

@@ -9,13 +9,13 @@ pub mod signals;
 pub mod time;
 
 pub mod bundle;
-pub mod validate;
+pub mod cgroups;
+pub mod container;
+pub mod host;
+pub mod ipc;
 pub mod plan;
 pub mod state;
-pub mod cgroups;
-pub mod ipc;
-pub mod host;
-pub mod container;
+pub mod validate;
 
 pub mod features;
 pub mod spec_default;

@@ -21,15 +21,17 @@ static LOGGER: OnceLock<Logger> = OnceLock::new();
 
 /// Opens the log file (append, created 0600); errors here are not fatal, as in runc.
 pub fn init(path: Option<&str>, format: Format, debug: bool) {
-    let file = path.filter(|p| !p.is_empty() && *p != "/dev/stderr").and_then(|p| {
-        OpenOptions::new()
-            .create(true)
-            .append(true)
-            .mode(0o600)
-            .custom_flags(libc::O_CLOEXEC)
-            .open(p)
-            .ok()
-    });
+    let file = path
+        .filter(|p| !p.is_empty() && *p != "/dev/stderr")
+        .and_then(|p| {
+            OpenOptions::new()
+                .create(true)
+                .append(true)
+                .mode(0o600)
+                .custom_flags(libc::O_CLOEXEC)
+                .open(p)
+                .ok()
+        });
     let _ = LOGGER.set(Logger {
         file: file.map(Mutex::new),
         format,
@@ -55,7 +57,8 @@ pub fn log(level: &str, msg: &str) {
     }
     let line = match logger.format {
         Format::Json => {
-            let v = serde_json::json!({"level": level, "msg": msg, "time": crate::time::rfc3339_now()});
+            let v =
+                serde_json::json!({"level": level, "msg": msg, "time": crate::time::rfc3339_now()});
             format!("{v}\n")
         }
         Format::Text => format!(

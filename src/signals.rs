@@ -13,7 +13,11 @@ pub fn parse(s: &str) -> Result<Signal, SignalError> {
         return Signal::try_from(n).map_err(|_| SignalError(s.to_string()));
     }
     let upper = s.to_ascii_uppercase();
-    let name = if upper.starts_with("SIG") { upper } else { format!("SIG{upper}") };
+    let name = if upper.starts_with("SIG") {
+        upper
+    } else {
+        format!("SIG{upper}")
+    };
     Signal::from_str(&name).map_err(|_| SignalError(s.to_string()))
 }
 

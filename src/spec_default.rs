@@ -14,18 +14,44 @@ pub enum SpecError {
 }
 
 /// The few capabilities a typical service needs; everything else is dropped.
-pub const HARDENED_CAPS: &[&str] = &["CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FOWNER", "CAP_KILL", "CAP_NET_BIND_SERVICE", "CAP_SETGID", "CAP_SETUID"];
+pub const HARDENED_CAPS: &[&str] = &[
+    "CAP_CHOWN",
+    "CAP_DAC_OVERRIDE",
+    "CAP_FOWNER",
+    "CAP_KILL",
+    "CAP_NET_BIND_SERVICE",
+    "CAP_SETGID",
+    "CAP_SETUID",
+];
 const RUNC_CAPS: &[&str] = &["CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SERVICE"];
 
 pub const MASKED_PATHS: &[&str] = &[
-    "/proc/acpi", "/proc/asound", "/proc/kcore", "/proc/keys", "/proc/latency_stats",
-    "/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug", "/proc/scsi",
-    "/sys/firmware", "/sys/devices/virtual/powercap",
+    "/proc/acpi",
+    "/proc/asound",
+    "/proc/kcore",
+    "/proc/keys",
+    "/proc/latency_stats",
+    "/proc/timer_list",
+    "/proc/timer_stats",
+    "/proc/sched_debug",
+    "/proc/scsi",
+    "/sys/firmware",
+    "/sys/devices/virtual/powercap",
 ];
-pub const READONLY_PATHS: &[&str] = &["/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"];
+pub const READONLY_PATHS: &[&str] = &[
+    "/proc/bus",
+    "/proc/fs",
+    "/proc/irq",
+    "/proc/sys",
+    "/proc/sysrq-trigger",
+];
 
 fn mounts(hardened: bool) -> Value {
-    let tmpfs_dev = if hardened { json!(["nosuid", "noexec", "strictatime", "mode=755", "size=65536k"]) } else { json!(["nosuid", "strictatime", "mode=755", "size=65536k"]) };
+    let tmpfs_dev = if hardened {
+        json!(["nosuid", "noexec", "strictatime", "mode=755", "size=65536k"])
+    } else {
+        json!(["nosuid", "strictatime", "mode=755", "size=65536k"])
+    };
     json!([
         {"destination": "/proc", "type": "proc", "source": "proc", "options": ["nosuid", "noexec", "nodev"]},
         {"destination": "/dev", "type": "tmpfs", "source": "tmpfs", "options": tmpfs_dev},
@@ -71,13 +97,21 @@ pub fn generate(rootless: bool, runc_default: bool) -> Value {
     if rootless {
         // SAFETY: getuid and getgid cannot fail.
         let (uid, gid) = unsafe { (libc::getuid(), libc::getgid()) };
-        spec["linux"]["namespaces"].as_array_mut().map(|ns| ns.push(json!({"type": "user"})));
+        if let Some(ns) = spec["linux"]["namespaces"].as_array_mut() {
+            ns.push(json!({"type": "user"}));
+        }
         spec["linux"]["uidMappings"] = json!([{"containerID": 0, "hostID": uid, "size": 1}]);
         spec["linux"]["gidMappings"] = json!([{"containerID": 0, "hostID": gid, "size": 1}]);
         spec["linux"].as_object_mut().map(|l| l.remove("resources"));
         // A rootless container cannot mount a fresh sysfs or cgroupfs: bind the host's instead.
         if let Some(ms) = spec["mounts"].as_array_mut() {
             ms.retain(|m| m["type"] != "cgroup");
+            // gid 5 (tty) is not mapped in a one-id user namespace, so devpts would refuse it.
+            for m in ms.iter_mut().filter(|m| m["type"] == "devpts") {
+                if let Some(o) = m["options"].as_array_mut() {
+                    o.retain(|x| x != "gid=5");
+                }
+            }
             for m in ms.iter_mut().filter(|m| m["type"] == "sysfs") {
                 *m = json!({"destination": "/sys", "type": "none", "source": "/sys", "options": ["rbind", "nosuid", "noexec", "nodev", "ro"]});
             }
@@ -113,8 +147,17 @@ mod tests {
         let v = generate(false, false);
         assert_eq!(v["process"]["noNewPrivileges"], true);
         assert_eq!(v["root"]["readonly"], true);
-        assert!(v["linux"]["maskedPaths"].as_array().unwrap().contains(&json!("/proc/kcore")));
-        assert!(v["process"]["capabilities"]["bounding"].as_array().unwrap().len() <= 8);
+        assert!(v["linux"]["maskedPaths"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("/proc/kcore")));
+        assert!(
+            v["process"]["capabilities"]["bounding"]
+                .as_array()
+                .unwrap()
+                .len()
+                <= 8
+        );
         assert!(v["process"]["capabilities"].get("inheritable").is_none());
     }
 }

@@ -28,7 +28,7 @@ pub enum ValidateError {
     SysctlNamespace(String, &'static str),
     #[error("linux.sysctl {0:?}: not a namespaced sysctl, so it would change the host")]
     SysctlHost(String),
-    #[error("linux.sysctl {0:?}: name must not contain \"..\" or \"/\"")]
+    #[error("linux.sysctl {0:?}: name must be relative and must not contain \"..\"")]
     SysctlName(String),
     #[error("hostname: needs a new uts namespace")]
     HostnameWithoutUts,
@@ -39,13 +39,21 @@ pub enum ValidateError {
 }
 
 /// Which namespaces the config asks to create (no path) or join (path given).
-fn namespaces(spec: &Spec) -> Result<(HashSet<LinuxNamespaceType>, HashSet<LinuxNamespaceType>), ValidateError> {
+fn namespaces(
+    spec: &Spec,
+) -> Result<(HashSet<LinuxNamespaceType>, HashSet<LinuxNamespaceType>), ValidateError> {
     let mut new = HashSet::new();
     let mut join = HashSet::new();
-    let list = spec.linux().as_ref().and_then(|l| l.namespaces().clone()).unwrap_or_default();
+    let list = spec
+        .linux()
+        .as_ref()
+        .and_then(|l| l.namespaces().clone())
+        .unwrap_or_default();
     for ns in &list {
         if new.contains(&ns.typ()) || join.contains(&ns.typ()) {
-            return Err(ValidateError::DuplicateNamespace(format!("{:?}", ns.typ()).to_lowercase()));
+            return Err(ValidateError::DuplicateNamespace(
+                format!("{:?}", ns.typ()).to_lowercase(),
+            ));
         }
         if ns.path().is_some() {
             join.insert(ns.typ());
@@ -59,8 +67,14 @@ fn namespaces(spec: &Spec) -> Result<(HashSet<LinuxNamespaceType>, HashSet<Linux
 /// The namespace a sysctl belongs to, or None for host-wide ones (refused).
 fn sysctl_namespace(name: &str) -> Option<(LinuxNamespaceType, &'static str)> {
     const IPC: [&str; 8] = [
-        "kernel.msgmax", "kernel.msgmnb", "kernel.msgmni", "kernel.sem",
-        "kernel.shmall", "kernel.shmmax", "kernel.shmmni", "kernel.shm_rmid_forced",
+        "kernel.msgmax",
+        "kernel.msgmnb",
+        "kernel.msgmni",
+        "kernel.sem",
+        "kernel.shmall",
+        "kernel.shmmax",
+        "kernel.shmmni",
+        "kernel.shm_rmid_forced",
     ];
     if IPC.contains(&name) || name.starts_with("fs.mqueue.") {
         return Some((LinuxNamespaceType::Ipc, "ipc"));
@@ -72,6 +86,15 @@ fn sysctl_namespace(name: &str) -> Option<(LinuxNamespaceType, &'static str)> {
         return Some((LinuxNamespaceType::Uts, "uts"));
     }
     None
+}
+
+/// The file under /proc/sys: "a.b.c" or "a/b.c/d" (with a slash, dots are literal, as sysctl(8)).
+pub fn sysctl_path(name: &str) -> String {
+    if name.contains('/') {
+        name.to_string()
+    } else {
+        name.replace('.', "/")
+    }
 }
 
 pub fn validate(spec: &Spec) -> Result<(), ValidateError> {
@@ -102,17 +125,26 @@ pub fn validate(spec: &Spec) -> Result<(), ValidateError> {
     if user_new && !both_maps {
         return Err(ValidateError::UsernsWithoutMaps);
     }
-    if spec.hostname().as_ref().is_some_and(|h| !h.is_empty()) && !new.contains(&LinuxNamespaceType::Uts) {
+    if spec.hostname().as_ref().is_some_and(|h| !h.is_empty())
+        && !new.contains(&LinuxNamespaceType::Uts)
+    {
         return Err(ValidateError::HostnameWithoutUts);
     }
-    if linux.time_offsets().as_ref().is_some_and(|t| !t.is_empty()) && !new.contains(&LinuxNamespaceType::Time) {
+    if linux.time_offsets().as_ref().is_some_and(|t| !t.is_empty())
+        && !new.contains(&LinuxNamespaceType::Time)
+    {
         return Err(ValidateError::TimeOffsetsWithoutTimens);
     }
-    for name in linux.sysctl().as_ref().map(|s| s.keys().collect::<Vec<_>>()).unwrap_or_default() {
-        if name.contains("..") || name.contains('/') {
+    for name in linux
+        .sysctl()
+        .as_ref()
+        .map(|s| s.keys().collect::<Vec<_>>())
+        .unwrap_or_default()
+    {
+        if name.contains("..") || name.starts_with('/') || name.is_empty() {
             return Err(ValidateError::SysctlName(name.clone()));
         }
-        match sysctl_namespace(name) {
+        match sysctl_namespace(&sysctl_path(name).replace('/', ".")) {
             Some((ns, label)) if !new.contains(&ns) && !join.contains(&ns) => {
                 return Err(ValidateError::SysctlNamespace(name.clone(), label))
             }
@@ -120,9 +152,19 @@ pub fn validate(spec: &Spec) -> Result<(), ValidateError> {
             None => return Err(ValidateError::SysctlHost(name.clone())),
         }
     }
-    for (i, m) in spec.mounts().as_ref().map(|m| m.iter().collect::<Vec<_>>()).unwrap_or_default().into_iter().enumerate() {
+    for (i, m) in spec
+        .mounts()
+        .as_ref()
+        .map(|m| m.iter().collect::<Vec<_>>())
+        .unwrap_or_default()
+        .into_iter()
+        .enumerate()
+    {
         if !m.destination().is_absolute() {
-            return Err(ValidateError::MountDestination(i, m.destination().display().to_string()));
+            return Err(ValidateError::MountDestination(
+                i,
+                m.destination().display().to_string(),
+            ));
         }
     }
     Ok(())
@@ -167,14 +209,23 @@ mod tests {
 
     #[test]
     fn rejects_empty_args_and_relative_cwd() {
-        assert_eq!(validate(&spec(serde_json::json!({"process": {"args": []}}))), Err(ValidateError::NoArgs));
-        assert!(matches!(validate(&spec(serde_json::json!({"process": {"cwd": "tmp"}}))), Err(ValidateError::Cwd(_))));
+        assert_eq!(
+            validate(&spec(serde_json::json!({"process": {"args": []}}))),
+            Err(ValidateError::NoArgs)
+        );
+        assert!(matches!(
+            validate(&spec(serde_json::json!({"process": {"cwd": "tmp"}}))),
+            Err(ValidateError::Cwd(_))
+        ));
     }
 
     #[test]
     fn sysctl_needs_its_namespace() {
         let s = spec(serde_json::json!({"linux": {"sysctl": {"net.ipv4.ip_forward": "1"}}}));
-        assert!(matches!(validate(&s), Err(ValidateError::SysctlNamespace(_, "network"))));
+        assert!(matches!(
+            validate(&s),
+            Err(ValidateError::SysctlNamespace(_, "network"))
+        ));
         let s = spec(serde_json::json!({"linux": {"sysctl": {"vm.swappiness": "1"}}}));
         assert!(matches!(validate(&s), Err(ValidateError::SysctlHost(_))));
         let s = spec(serde_json::json!({"linux": {"sysctl": {"kernel.domainname": "x"}}}));
@@ -184,9 +235,12 @@ mod tests {
     #[test]
     fn userns_needs_maps_and_maps_need_userns() {
         let maps = serde_json::json!([{"containerID": 0, "hostID": 1000, "size": 1}]);
-        let s = spec(serde_json::json!({"linux": {"uidMappings": maps.clone(), "gidMappings": maps}}));
+        let s =
+            spec(serde_json::json!({"linux": {"uidMappings": maps.clone(), "gidMappings": maps}}));
         assert_eq!(validate(&s), Err(ValidateError::MapsWithoutUserns));
-        let s = spec(serde_json::json!({"linux": {"namespaces": [{"type": "mount"}, {"type": "user"}]}}));
+        let s = spec(
+            serde_json::json!({"linux": {"namespaces": [{"type": "mount"}, {"type": "user"}]}}),
+        );
         assert_eq!(validate(&s), Err(ValidateError::UsernsWithoutMaps));
     }
 
@@ -194,7 +248,12 @@ mod tests {
     fn mount_namespace_required_and_no_duplicates() {
         let s = spec(serde_json::json!({"linux": {"namespaces": [{"type": "pid"}]}}));
         assert_eq!(validate(&s), Err(ValidateError::NoMountNamespace));
-        let s = spec(serde_json::json!({"linux": {"namespaces": [{"type": "mount"}, {"type": "mount"}]}}));
-        assert!(matches!(validate(&s), Err(ValidateError::DuplicateNamespace(_))));
+        let s = spec(
+            serde_json::json!({"linux": {"namespaces": [{"type": "mount"}, {"type": "mount"}]}}),
+        );
+        assert!(matches!(
+            validate(&s),
+            Err(ValidateError::DuplicateNamespace(_))
+        ));
     }
 }

@@ -1,6 +1,9 @@
 use super::CmdResult;
 
 pub fn run() -> CmdResult {
-    println!("{}", serde_json::to_string_pretty(&crate::features::features())?);
+    println!(
+        "{}",
+        serde_json::to_string_pretty(&crate::features::features())?
+    );
     Ok(0)
 }

@@ -15,7 +15,11 @@ pub fn run(g: &Global, a: &RunArgs) -> CmdResult {
         a.opts.pid_file.as_deref(),
     )?;
     drop(dir);
-    let signals = if a.detach { None } else { Some(foreground::block()?) };
+    let signals = if a.detach {
+        None
+    } else {
+        Some(foreground::block()?)
+    };
     let mut c = Container::load(&g.root, &a.id)?;
     if let Err(e) = c.start() {
         let _ = c.delete(true);

@@ -46,7 +46,11 @@ struct CapData {
 
 /// All three sets in one capset call, so no intermediate state is ever invalid.
 pub fn apply(sets: &CapSets) -> Result<(), CapsError> {
-    let (e, p, i) = (mask(&sets.effective), mask(&sets.permitted), mask(&sets.inheritable));
+    let (e, p, i) = (
+        mask(&sets.effective),
+        mask(&sets.permitted),
+        mask(&sets.inheritable),
+    );
     let header = CapHeader {
         version: 0x2008_0522,
         pid: 0,

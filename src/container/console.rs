@@ -42,7 +42,10 @@ fn ioctl(fd: &OwnedFd, req: libc::c_ulong, arg: libc::c_ulong) -> Result<i32, Er
     }
 }
 
-pub fn setup(socket: Option<OwnedFd>, size: Option<oci_spec::runtime::Box>) -> Result<(), ConsoleError> {
+pub fn setup(
+    socket: Option<OwnedFd>,
+    size: Option<oci_spec::runtime::Box>,
+) -> Result<(), ConsoleError> {
     let Some(socket) = socket else {
         return Ok(());
     };
@@ -57,7 +60,12 @@ pub fn setup(socket: Option<OwnedFd>, size: Option<oci_spec::runtime::Box>) -> R
         return Err(ConsoleError::NotDevpts);
     }
     let unlock: libc::c_int = 0;
-    ioctl(&master, libc::TIOCSPTLCK, &unlock as *const _ as libc::c_ulong).map_err(ConsoleError::Unlock)?;
+    ioctl(
+        &master,
+        libc::TIOCSPTLCK,
+        &unlock as *const _ as libc::c_ulong,
+    )
+    .map_err(ConsoleError::Unlock)?;
     // TIOCGPTPEER opens the slave through the master: no path, so no symlink can redirect it.
     let flags = (libc::O_RDWR | libc::O_NOCTTY | libc::O_CLOEXEC) as libc::c_ulong;
     let raw = ioctl(&master, libc::TIOCGPTPEER, flags).map_err(ConsoleError::Peer)?;
@@ -70,7 +78,8 @@ pub fn setup(socket: Option<OwnedFd>, size: Option<oci_spec::runtime::Box>) -> R
             ws_xpixel: 0,
             ws_ypixel: 0,
         };
-        ioctl(&slave, libc::TIOCSWINSZ, &ws as *const _ as libc::c_ulong).map_err(ConsoleError::Size)?;
+        ioctl(&slave, libc::TIOCSWINSZ, &ws as *const _ as libc::c_ulong)
+            .map_err(ConsoleError::Size)?;
     }
     let mut n: libc::c_uint = 0;
     let name = match ioctl(&master, libc::TIOCGPTN, &mut n as *mut _ as libc::c_ulong) {
@@ -79,8 +88,14 @@ pub fn setup(socket: Option<OwnedFd>, size: Option<oci_spec::runtime::Box>) -> R
     };
     let fds = [master.as_raw_fd()];
     let iov = [IoSlice::new(name.as_bytes())];
-    sendmsg::<()>(socket.as_raw_fd(), &iov, &[ControlMessage::ScmRights(&fds)], MsgFlags::empty(), None)
-        .map_err(ConsoleError::Send)?;
+    sendmsg::<()>(
+        socket.as_raw_fd(),
+        &iov,
+        &[ControlMessage::ScmRights(&fds)],
+        MsgFlags::empty(),
+        None,
+    )
+    .map_err(ConsoleError::Send)?;
     drop(master);
     drop(socket);
     nix::unistd::setsid().map_err(ConsoleError::Ctty)?;

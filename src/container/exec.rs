@@ -48,19 +48,34 @@ fn is_executable_file(p: &Path) -> bool {
 
 /// A name with a '/' is used as given (relative to cwd); a bare name is searched in PATH.
 pub fn resolve(p: &ProcessPlan) -> Result<CString, ExecError> {
-    let arg0 = p.args.first().map(|a| a.to_string_lossy().into_owned()).unwrap_or_default();
+    let arg0 = p
+        .args
+        .first()
+        .map(|a| a.to_string_lossy().into_owned())
+        .unwrap_or_default();
     let candidates: Vec<PathBuf> = if arg0.contains('/') {
         let path = Path::new(&arg0);
-        vec![if path.is_absolute() { path.to_path_buf() } else { p.cwd.join(path) }]
+        vec![if path.is_absolute() {
+            path.to_path_buf()
+        } else {
+            p.cwd.join(path)
+        }]
     } else {
         p.path
             .split(':')
-            .map(|dir| if dir.is_empty() { p.cwd.clone() } else { PathBuf::from(dir) })
+            .map(|dir| {
+                if dir.is_empty() {
+                    p.cwd.clone()
+                } else {
+                    PathBuf::from(dir)
+                }
+            })
             .map(|dir| dir.join(&arg0))
             .collect()
     };
     if let Some(found) = candidates.iter().find(|c| is_executable_file(c)) {
-        return CString::new(found.as_os_str().as_bytes()).map_err(|_| ExecError::NotFound(arg0, Errno::EINVAL));
+        return CString::new(found.as_os_str().as_bytes())
+            .map_err(|_| ExecError::NotFound(arg0, Errno::EINVAL));
     }
     if arg0.contains('/') && candidates[0].exists() {
         return Err(ExecError::NotExecutable(arg0, Errno::EACCES));
@@ -70,6 +85,13 @@ pub fn resolve(p: &ProcessPlan) -> Result<CString, ExecError> {
 
 /// Returns only on failure.
 pub fn exec(path: &CString, p: &ProcessPlan) -> Result<std::convert::Infallible, ExecError> {
-    let e = nix::unistd::execve(path, &p.args, &p.env).err().unwrap_or(Errno::EINVAL);
-    Err(ExecError::Exec(OsStr::from_bytes(path.as_bytes()).to_string_lossy().into_owned(), e))
+    let e = nix::unistd::execve(path, &p.args, &p.env)
+        .err()
+        .unwrap_or(Errno::EINVAL);
+    Err(ExecError::Exec(
+        OsStr::from_bytes(path.as_bytes())
+            .to_string_lossy()
+            .into_owned(),
+        e,
+    ))
 }

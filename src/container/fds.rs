@@ -13,7 +13,14 @@ const CLOSE_RANGE_CLOEXEC: libc::c_uint = 1 << 2;
 
 pub fn cloexec_from(first: u32) -> Result<(), FdsError> {
     // SAFETY: close_range only changes flags of fds in the given range.
-    let r = unsafe { libc::syscall(libc::SYS_close_range, first, libc::c_uint::MAX, CLOSE_RANGE_CLOEXEC) };
+    let r = unsafe {
+        libc::syscall(
+            libc::SYS_close_range,
+            first,
+            libc::c_uint::MAX,
+            CLOSE_RANGE_CLOEXEC,
+        )
+    };
     if r == 0 {
         return Ok(());
     }

@@ -43,14 +43,16 @@ pub fn become_ns_root(new_userns: bool) -> Result<(), IdentityError> {
     if !new_userns {
         return Ok(());
     }
-    setresgid(Gid::from_raw(0), Gid::from_raw(0), Gid::from_raw(0)).map_err(IdentityError::NsRoot)?;
+    setresgid(Gid::from_raw(0), Gid::from_raw(0), Gid::from_raw(0))
+        .map_err(IdentityError::NsRoot)?;
     setresuid(Uid::from_raw(0), Uid::from_raw(0), Uid::from_raw(0)).map_err(IdentityError::NsRoot)
 }
 
 /// KEEPCAPS, then groups, gid, uid: the permitted set survives for the exact capset after.
 pub fn switch_user(uid: u32, gid: u32, groups: &[u32]) -> Result<(), IdentityError> {
     // SAFETY: plain prctl with integer arguments.
-    check(unsafe { libc::prctl(libc::PR_SET_KEEPCAPS, 1, 0, 0, 0) }).map_err(IdentityError::KeepCaps)?;
+    check(unsafe { libc::prctl(libc::PR_SET_KEEPCAPS, 1, 0, 0, 0) })
+        .map_err(IdentityError::KeepCaps)?;
     let gids: Vec<Gid> = groups.iter().map(|g| Gid::from_raw(*g)).collect();
     match setgroups(&gids) {
         // A user namespace with setgroups denied cannot change groups; none were asked for.
@@ -63,7 +65,9 @@ pub fn switch_user(uid: u32, gid: u32, groups: &[u32]) -> Result<(), IdentityErr
     setresuid(u, u, u).map_err(|e| IdentityError::Uid(uid, e))
 }
 
-pub fn set_rlimits(limits: &[(libc::__rlimit_resource_t, u64, u64, &'static str)]) -> Result<(), IdentityError> {
+pub fn set_rlimits(
+    limits: &[(libc::__rlimit_resource_t, u64, u64, &'static str)],
+) -> Result<(), IdentityError> {
     for &(res, soft, hard, name) in limits {
         let lim = libc::rlimit {
             rlim_cur: soft,
@@ -106,5 +110,6 @@ pub fn join_session_keyring(wanted: bool, id: &str) -> Result<(), IdentityError>
 
 pub fn set_no_new_privs() -> Result<(), IdentityError> {
     // SAFETY: plain prctl with integer arguments.
-    check(unsafe { libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) }).map_err(IdentityError::NoNewPrivs)
+    check(unsafe { libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) })
+        .map_err(IdentityError::NoNewPrivs)
 }

@@ -2,8 +2,8 @@
 //! its place in the order. A failure is reported whole (stage, errno, chain) and the process
 //! exits; it never returns to brick's code.
 
-use crate::container::{caps, console, exec, fds, identity, labels, namespaces, procfs, seccomp};
 use crate::container::rootfs;
+use crate::container::{caps, console, exec, fds, identity, labels, namespaces, procfs, seccomp};
 use crate::host::{create_flow::hook_state, hooks};
 use crate::ipc::{gate, Channel, ChildError, FromChild, ToChild};
 use crate::plan::LaunchPlan;
@@ -59,20 +59,30 @@ fn sequence(
     // Every mount and device, resolved inside the rootfs, before the hooks may look at them.
     rootfs::prepare(&plan.rootfs).at("rootfs")?;
     // createContainer hooks: container namespaces, paths still resolved from the host root.
-    hooks::run(plan.hooks.create_container().as_ref(), "createContainer", &hook_state(plan, pid, "creating")).at("hooks")?;
+    hooks::run(
+        plan.hooks.create_container().as_ref(),
+        "createContainer",
+        &hook_state(plan, pid, "creating"),
+    )
+    .at("hooks")?;
     // pivot_root (or chroot with --no-pivot): from here "/" is the container's root.
     rootfs::enter(&plan.rootfs).at("rootfs")?;
     // cwd is created while the root is still writable, inside the new root only.
     exec::ensure_cwd(&p.cwd).at("cwd")?;
     // The pty comes from the container's own devpts, and /dev/console is bound to it.
-    console::setup(console, plan.spec.process().as_ref().and_then(|p| p.console_size())).at("console")?;
+    console::setup(
+        console,
+        plan.spec.process().as_ref().and_then(|p| p.console_size()),
+    )
+    .at("console")?;
     namespaces::set_names(plan.hostname.as_deref(), plan.domainname.as_deref()).at("hostname")?;
     // procfs writes go only through a handle verified to be procfs (fake-/proc attacks);
     // sysctls come before readonlyPaths make /proc/sys read-only.
     let proc = procfs::Proc::open_if(plan.needs_procfs()).at("procfs")?;
     if let Some(proc) = &proc {
         proc.write_sysctls(&plan.sysctl).at("sysctl")?;
-        proc.write_oom_score_adj(p.oom_score_adj).at("oomScoreAdj")?;
+        proc.write_oom_score_adj(p.oom_score_adj)
+            .at("oomScoreAdj")?;
         // The session keyring made next is labelled with the container's label.
         labels::keycreate(proc, plan.lsm, p.selinux_label.as_deref()).at("keyring")?;
     }
@@ -82,7 +92,13 @@ fn sequence(
     rootfs::finalize(&plan.rootfs).at("rootfs")?;
     // LSM labels go to attr/exec, so they apply at execve and never confine brick itself.
     if let Some(proc) = &proc {
-        labels::apply(proc, plan.lsm, p.selinux_label.as_deref(), p.apparmor_profile.as_deref()).at("labels")?;
+        labels::apply(
+            proc,
+            plan.lsm,
+            p.selinux_label.as_deref(),
+            p.apparmor_profile.as_deref(),
+        )
+        .at("labels")?;
     }
     drop(proc);
     // Every fd but stdio and --preserve-fds closes at execve (leaked-fd escapes).
@@ -111,7 +127,12 @@ fn sequence(
     if p.no_new_privs {
         load_seccomp(plan).at("seccomp")?;
     }
-    hooks::run(plan.hooks.start_container().as_ref(), "startContainer", &hook_state(plan, pid, "created")).at("hooks")?;
+    hooks::run(
+        plan.hooks.start_container().as_ref(),
+        "startContainer",
+        &hook_state(plan, pid, "created"),
+    )
+    .at("hooks")?;
     exec::exec(&exe, p).at("exec")
 }
 

@@ -16,7 +16,6 @@ pub enum LabelError {
     NoApparmor(String),
 }
 
-
 /// The keyring made next gets the container's label (before join_session_keyring).
 pub fn keycreate(proc: &Proc, lsm: Lsm, label: Option<&str>) -> Result<(), LabelError> {
     match label {
@@ -27,19 +26,30 @@ pub fn keycreate(proc: &Proc, lsm: Lsm, label: Option<&str>) -> Result<(), Label
     }
 }
 
-pub fn apply(proc: &Proc, lsm: Lsm, selinux: Option<&str>, apparmor: Option<&str>) -> Result<(), LabelError> {
+pub fn apply(
+    proc: &Proc,
+    lsm: Lsm,
+    selinux: Option<&str>,
+    apparmor: Option<&str>,
+) -> Result<(), LabelError> {
     let dir = Proc::thread_dir();
     match selinux {
         Some(l) if lsm.selinux => proc
             .write(&format!("{dir}/attr/exec"), l)
             .map_err(|e| LabelError::Selinux(l.into(), e))?,
-        Some(l) => crate::log::debug(&format!("process.selinuxLabel {l:?} ignored: SELinux is not enabled")),
+        Some(l) => crate::log::debug(&format!(
+            "process.selinuxLabel {l:?} ignored: SELinux is not enabled"
+        )),
         None => {}
     }
     match apparmor {
         Some(p) if lsm.apparmor => {
             let modern = format!("{dir}/attr/apparmor/exec");
-            let path = if proc.exists(&modern) { modern } else { format!("{dir}/attr/exec") };
+            let path = if proc.exists(&modern) {
+                modern
+            } else {
+                format!("{dir}/attr/exec")
+            };
             proc.write(&path, &format!("exec {p}"))
                 .map_err(|e| LabelError::Apparmor(p.into(), e))?
         }

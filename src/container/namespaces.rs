@@ -43,7 +43,10 @@ pub fn set_names(hostname: Option<&str>, domainname: Option<&str>) -> Result<(),
         // SAFETY: the pointer and length describe `d`'s bytes for the duration of the call.
         let r = unsafe { libc::setdomainname(d.as_ptr().cast(), d.len()) };
         if r != 0 {
-            return Err(NamespaceError::Domainname(d.into(), nix::errno::Errno::last()));
+            return Err(NamespaceError::Domainname(
+                d.into(),
+                nix::errno::Errno::last(),
+            ));
         }
     }
     Ok(())

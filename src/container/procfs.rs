@@ -139,14 +139,20 @@ impl Proc {
 
     pub fn write_sysctls(&self, list: &[(String, String)]) -> Result<(), ProcfsError> {
         for (name, value) in list {
-            self.write(&format!("sys/{}", name.replace('.', "/")), value)?;
+            self.write(
+                &format!("sys/{}", crate::validate::sysctl_path(name)),
+                value,
+            )?;
         }
         Ok(())
     }
 
     pub fn write_oom_score_adj(&self, adj: Option<i32>) -> Result<(), ProcfsError> {
         match adj {
-            Some(v) => self.write(&format!("{}/oom_score_adj", Self::thread_dir()), &v.to_string()),
+            Some(v) => self.write(
+                &format!("{}/oom_score_adj", Self::thread_dir()),
+                &v.to_string(),
+            ),
             None => Ok(()),
         }
     }

@@ -24,6 +24,8 @@ pub enum CreateError {
     Gate(#[from] GateError),
     #[error("console socket {0:?}")]
     ConsoleSocket(std::path::PathBuf, #[source] std::io::Error),
+    #[error("--console-socket given but process.terminal is false")]
+    ConsoleSocketWithoutTerminal,
     #[error("process.terminal is true but no --console-socket was given")]
     NoConsoleSocket,
     #[error("namespaces")]
@@ -63,7 +65,8 @@ pub fn hook_state(plan: &LaunchPlan, pid: i32, status: &str) -> serde_json::Valu
 
 fn connect_console(path: Option<&Path>, terminal: bool) -> Result<Option<OwnedFd>, CreateError> {
     match (terminal, path) {
-        (false, _) => Ok(None),
+        (false, Some(_)) => Err(CreateError::ConsoleSocketWithoutTerminal),
+        (false, None) => Ok(None),
         (true, None) => Err(CreateError::NoConsoleSocket),
         (true, Some(p)) => UnixStream::connect(p)
             .map(|s| Some(OwnedFd::from(s)))
@@ -116,7 +119,10 @@ fn spawn_and_sync(
         Some(cg) => cg.v2_dir_fd()?,
         None => None,
     };
-    let saved_ns = nsenter::enter(&plan.namespaces.parent_join, plan.namespaces.new_timens.as_ref())?;
+    let saved_ns = nsenter::enter(
+        &plan.namespaces.parent_join,
+        plan.namespaces.new_timens.as_ref(),
+    )?;
     let spawned = spawn::spawn(
         plan.namespaces.clone_flags,
         cgroup_fd.as_ref().map(|f| f.as_fd()),
@@ -160,7 +166,11 @@ fn sync(
     }
     let state = hook_state(plan, pid.as_raw(), "creating");
     hooks::run(plan.hooks.prestart().as_ref(), "prestart", &state)?;
-    hooks::run(plan.hooks.create_runtime().as_ref(), "createRuntime", &state)?;
+    hooks::run(
+        plan.hooks.create_runtime().as_ref(),
+        "createRuntime",
+        &state,
+    )?;
     ch.send(&ToChild::Go { pid: pid.as_raw() })?;
     match ch.recv::<FromChild>()? {
         Some(FromChild::Ready) => Ok(()),
@@ -201,35 +211,49 @@ pub fn launch(
     crate::validate::validate(&bundle.spec)?;
     let plan = crate::plan::build(id, bundle, opts)?;
     let dir = ContainerDir::claim(root, id)?;
-    let done = create(&plan, &dir, console_socket).map_err(LaunchError::from).and_then(|created| {
-        let saved = crate::state::Saved {
-            oci_version: plan.spec.version().clone(),
-            id: id.to_string(),
-            status: crate::state::Status::Created,
-            pid: created.pid,
-            start_time: created.start_time,
-            bundle: plan.bundle.clone(),
-            rootfs: plan.rootfs_path.clone(),
-            created: crate::time::rfc3339_now(),
-            owner: String::new(),
-            annotations: plan.spec.annotations().clone().unwrap_or_default().into_iter().collect(),
-            hooks: Some(plan.hooks.clone()),
-            cgroup: created.cgroup.as_ref().and_then(|c| serde_json::to_value(c).ok()),
-            config: None,
-        };
-        let written = dir.save(&saved).map_err(LaunchError::from).and_then(|()| match pid_file {
-            Some(p) => write_pid_file(p, created.pid),
-            None => Ok(()),
-        });
-        if let Err(e) = written {
-            abort_child(Pid::from_raw(created.pid));
-            if let Some(cg) = &created.cgroup {
-                let _ = cg.destroy();
+    let done = create(&plan, &dir, console_socket)
+        .map_err(LaunchError::from)
+        .and_then(|created| {
+            let saved = crate::state::Saved {
+                oci_version: plan.spec.version().clone(),
+                id: id.to_string(),
+                status: crate::state::Status::Created,
+                pid: created.pid,
+                start_time: created.start_time,
+                bundle: plan.bundle.clone(),
+                rootfs: plan.rootfs_path.clone(),
+                created: crate::time::rfc3339_now(),
+                owner: String::new(),
+                annotations: plan
+                    .spec
+                    .annotations()
+                    .clone()
+                    .unwrap_or_default()
+                    .into_iter()
+                    .collect(),
+                hooks: Some(plan.hooks.clone()),
+                cgroup: created
+                    .cgroup
+                    .as_ref()
+                    .and_then(|c| serde_json::to_value(c).ok()),
+                config: None,
+            };
+            let written =
+                dir.save(&saved)
+                    .map_err(LaunchError::from)
+                    .and_then(|()| match pid_file {
+                        Some(p) => write_pid_file(p, created.pid),
+                        None => Ok(()),
+                    });
+            if let Err(e) = written {
+                abort_child(Pid::from_raw(created.pid));
+                if let Some(cg) = &created.cgroup {
+                    let _ = cg.destroy();
+                }
+                return Err(e);
             }
-            return Err(e);
-        }
-        Ok(created)
-    });
+            Ok(created)
+        });
     match done {
         Ok(created) => Ok((dir, created)),
         Err(e) => {
@@ -242,7 +266,10 @@ pub fn launch(
 /// Written with temp + rename, so a reader never sees an empty pid file.
 fn write_pid_file(path: &Path, pid: i32) -> Result<(), LaunchError> {
     let err = |e| LaunchError::PidFile(path.to_path_buf(), e);
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
     let tmp = path.with_file_name(format!(".{name}.tmp"));
     std::fs::write(&tmp, pid.to_string()).map_err(err)?;
     std::fs::rename(&tmp, path).map_err(err)

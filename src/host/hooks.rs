@@ -121,7 +121,11 @@ fn run_one(hook: &Hook, kind: &'static str, state: &[u8]) -> Result<(), HookErro
 }
 
 /// Runs every hook of one kind in order; the first failure stops the rest.
-pub fn run(hooks: Option<&Vec<Hook>>, kind: &'static str, state: &serde_json::Value) -> Result<(), HookError> {
+pub fn run(
+    hooks: Option<&Vec<Hook>>,
+    kind: &'static str,
+    state: &serde_json::Value,
+) -> Result<(), HookError> {
     let Some(hooks) = hooks.filter(|h| !h.is_empty()) else {
         return Ok(());
     };
@@ -142,13 +146,16 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("brick-hook-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let out = dir.join("out");
-        let ok = hook(serde_json::json!({"path": "/bin/sh", "args": ["sh", "-c", format!("cat > {}", out.display())]}));
+        let ok = hook(
+            serde_json::json!({"path": "/bin/sh", "args": ["sh", "-c", format!("cat > {}", out.display())]}),
+        );
         run(Some(&vec![ok]), "prestart", &serde_json::json!({"id": "x"})).unwrap();
         assert_eq!(std::fs::read_to_string(&out).unwrap(), r#"{"id":"x"}"#);
         let bad = hook(serde_json::json!({"path": "/bin/sh", "args": ["sh", "-c", "exit 3"]}));
         let e = run(Some(&vec![bad]), "poststart", &serde_json::json!({})).unwrap_err();
         assert_eq!(e.to_string(), "poststart hook \"/bin/sh\": exit status 3");
-        let slow = hook(serde_json::json!({"path": "/bin/sleep", "args": ["sleep", "5"], "timeout": 1}));
+        let slow =
+            hook(serde_json::json!({"path": "/bin/sleep", "args": ["sleep", "5"], "timeout": 1}));
         let e = run(Some(&vec![slow]), "createRuntime", &serde_json::json!({})).unwrap_err();
         assert!(matches!(e, HookError::Timeout { secs: 1, .. }));
         std::fs::remove_dir_all(&dir).unwrap();

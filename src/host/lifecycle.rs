@@ -62,7 +62,9 @@ impl Container {
         let alive = liveness::is_alive(s.pid, s.start_time);
         let frozen = alive
             && matches!(s.status, Status::Running | Status::Paused)
-            && self.cgroup().is_some_and(|c| c.is_frozen().unwrap_or(false));
+            && self
+                .cgroup()
+                .is_some_and(|c| c.is_frozen().unwrap_or(false));
         crate::state::status::current(s.status, alive, frozen)
     }
 
@@ -87,7 +89,9 @@ impl Container {
     }
 
     fn saved_or_creating(&self) -> Result<&Saved, LifecycleError> {
-        self.saved.as_ref().ok_or_else(|| LifecycleError::Creating(self.dir.id.clone()))
+        self.saved
+            .as_ref()
+            .ok_or_else(|| LifecycleError::Creating(self.dir.id.clone()))
     }
 
     /// Opens the start gate; Ok once the container has exec'd its process.
@@ -102,12 +106,19 @@ impl Container {
         if let Some(FromChild::Error(e)) = reply {
             return Err(LifecycleError::Child(e));
         }
-        let saved = self.saved.as_mut().ok_or_else(|| LifecycleError::Creating(self.dir.id.clone()))?;
+        let saved = self
+            .saved
+            .as_mut()
+            .ok_or_else(|| LifecycleError::Creating(self.dir.id.clone()))?;
         saved.status = Status::Running;
         self.dir.save(saved)?;
         let state = self.oci_state();
         let hooks = self.saved.as_ref().and_then(|s| s.hooks.clone());
-        hooks::run(hooks.as_ref().and_then(|h| h.poststart().clone()).as_ref(), "poststart", &state)?;
+        hooks::run(
+            hooks.as_ref().and_then(|h| h.poststart().clone()).as_ref(),
+            "poststart",
+            &state,
+        )?;
         Ok(())
     }
 
@@ -128,7 +139,8 @@ impl Container {
     pub fn delete(self, force: bool) -> Result<(), LifecycleError> {
         let status = self.status();
         match status {
-            Status::Running | Status::Paused if !force => {
+            // The spec: deleting a container that is not stopped MUST fail (runc lets created go).
+            Status::Created | Status::Running | Status::Paused if !force => {
                 return Err(LifecycleError::NotStopped(self.dir.id.clone(), status))
             }
             Status::Creating if !force && self.saved.is_some() => {
@@ -153,7 +165,11 @@ impl Container {
         let mut state = self.oci_state();
         state["status"] = serde_json::json!("stopped");
         let hooks = self.saved.as_ref().and_then(|s| s.hooks.clone());
-        let poststop = hooks::run(hooks.as_ref().and_then(|h| h.poststop().clone()).as_ref(), "poststop", &state);
+        let poststop = hooks::run(
+            hooks.as_ref().and_then(|h| h.poststop().clone()).as_ref(),
+            "poststop",
+            &state,
+        );
         self.dir.remove()?;
         // The spec says a failing poststop hook is only a warning; delete still happened.
         if let Err(e) = poststop {
@@ -170,7 +186,11 @@ pub fn wait_gone(pid: i32, start_time: u64) {
     if raw >= 0 {
         // SAFETY: a new fd from the kernel that we own.
         let fd = unsafe { OwnedFd::from_raw_fd(raw as i32) };
-        let mut pfd = libc::pollfd { fd: fd.as_raw_fd(), events: libc::POLLIN, revents: 0 };
+        let mut pfd = libc::pollfd {
+            fd: fd.as_raw_fd(),
+            events: libc::POLLIN,
+            revents: 0,
+        };
         // SAFETY: one valid pollfd for the call.
         unsafe { libc::poll(&mut pfd, 1, 10_000) };
         return;

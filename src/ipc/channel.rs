@@ -78,9 +78,15 @@ mod tests {
     fn round_trip_and_eof() {
         let (a, b) = Channel::pair().unwrap();
         a.send(&ToChild::Go { pid: 7 }).unwrap();
-        assert!(matches!(b.recv::<ToChild>().unwrap(), Some(ToChild::Go { pid: 7 })));
+        assert!(matches!(
+            b.recv::<ToChild>().unwrap(),
+            Some(ToChild::Go { pid: 7 })
+        ));
         b.send(&FromChild::Ready).unwrap();
-        assert!(matches!(a.recv::<FromChild>().unwrap(), Some(FromChild::Ready)));
+        assert!(matches!(
+            a.recv::<FromChild>().unwrap(),
+            Some(FromChild::Ready)
+        ));
         drop(b);
         assert!(a.recv::<FromChild>().unwrap().is_none());
     }

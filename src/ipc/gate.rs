@@ -40,7 +40,11 @@ fn seqpacket() -> Result<OwnedFd, GateError> {
 fn addr(dir: &Path, dir_fd: &OwnedFd) -> Result<(UnixAddr, PathBuf), GateError> {
     let full = dir.join(GATE_NAME);
     let short = PathBuf::from(format!("/proc/self/fd/{}/{GATE_NAME}", dir_fd.as_raw_fd()));
-    let chosen = if full.as_os_str().len() < 100 { full.clone() } else { short };
+    let chosen = if full.as_os_str().len() < 100 {
+        full.clone()
+    } else {
+        short
+    };
     let a = UnixAddr::new(&chosen).map_err(|e| GateError::Bind(full.clone(), e))?;
     Ok((a, full))
 }
@@ -60,7 +64,8 @@ pub fn listen_in(dir: &Path) -> Result<OwnedFd, GateError> {
     let dir_fd = open_dir(dir)?;
     let (a, full) = addr(dir, &dir_fd)?;
     bind(fd.as_raw_fd(), &a).map_err(|e| GateError::Bind(full.clone(), e))?;
-    listen(&fd, Backlog::new(1).unwrap_or(Backlog::MAXCONN)).map_err(|e| GateError::Bind(full, e))?;
+    listen(&fd, Backlog::new(1).unwrap_or(Backlog::MAXCONN))
+        .map_err(|e| GateError::Bind(full, e))?;
     Ok(fd)
 }
 

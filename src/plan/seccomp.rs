@@ -98,12 +98,6 @@ pub enum SeccompPlanError {
         #[source]
         source: ScmpError,
     },
-    #[error("set seccomp filter attribute {attr:?}")]
-    Attr {
-        attr: &'static str,
-        #[source]
-        source: ScmpError,
-    },
     #[error("export seccomp filter as BPF")]
     Export {
         #[source]

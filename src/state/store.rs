@@ -137,7 +137,8 @@ impl ContainerDir {
     pub fn save(&self, saved: &Saved) -> Result<(), StoreError> {
         let dst = self.file(STATE_FILE);
         let tmp = self.file(".state.json.tmp");
-        let body = serde_json::to_vec(saved).map_err(|e| StoreError::Parse(dst.clone(), e.to_string()))?;
+        let body =
+            serde_json::to_vec(saved).map_err(|e| StoreError::Parse(dst.clone(), e.to_string()))?;
         let write = || -> io::Result<()> {
             let mut f = fs::OpenOptions::new()
                 .write(true)

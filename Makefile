@@ -1,0 +1,55 @@
+# brick: build, install, demo, test. `make demo` and `make test` work on a fresh Debian 12 machine
+# (as root): they install what they need with apt-get first.
+
+PREFIX ?= /usr/local
+CARGO ?= cargo
+BRICK := target/release/brick
+PROBE := integration/probe/target/x86_64-unknown-linux-gnu/release/probe
+COMMIT := $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
+DEMO_DIR ?= build/demo
+
+# Debian packages: build (libseccomp, libselinux + libclang for its bindings) and test tools.
+APT_PKGS := build-essential pkg-config libseccomp-dev libselinux1-dev clang libclang-dev \
+            busybox-static jq util-linux procps
+
+.PHONY: all build install deps demo test unit lint integration probe clean
+
+all: build
+
+build:
+	BRICK_COMMIT=$(COMMIT) $(CARGO) build --release
+
+install: build
+	install -D -m 0755 $(BRICK) $(DESTDIR)$(PREFIX)/bin/brick
+
+deps:
+	@missing=$$(for p in $(APT_PKGS); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+		echo "installing: $$missing"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	fi
+
+probe:
+	cd integration/probe && RUSTFLAGS="-C target-feature=+crt-static" \
+		$(CARGO) build --release --target x86_64-unknown-linux-gnu
+
+# A hardened container from a busybox rootfs made on the spot.
+demo: deps build
+	sh scripts/demo.sh $(BRICK) $(DEMO_DIR)
+
+unit:
+	$(CARGO) test --all-targets -- --test-threads=2
+
+lint:
+	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy --all-targets -- -D warnings
+
+integration: build probe
+	RUNTIME=$(BRICK) bash integration/run.sh
+
+# The whole suite, as CI runs it.
+test: deps lint unit integration
+
+clean:
+	$(CARGO) clean
+	rm -rf build integration/probe/target

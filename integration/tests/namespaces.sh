@@ -1,0 +1,123 @@
+# namespaces: new ones of each type, and joining one by path.
+
+host_ns() { stat -L -c %i "/proc/self/ns/$1"; }
+
+test_ns_default_set_is_new() {
+    local b t
+    b=$(bundle_new)
+    report "$b"
+    for t in pid mnt uts ipc net; do
+        assert_ne "$(host_ns $t)" "$(jq_of "$out" ".ns.$t")" "container should have its own $t namespace"
+    done
+    # Not requested: shared with the host.
+    assert_eq "$(host_ns user)" "$(jq_of "$out" .ns.user)" "user namespace should be the host's"
+    assert_eq "$(host_ns cgroup)" "$(jq_of "$out" .ns.cgroup)" "cgroup namespace should be the host's"
+    assert_jq "$out" .pid 1
+    assert_jq "$out" .ppid 0
+}
+
+test_ns_omitted_network_is_shared() {
+    local b
+    b=$(bundle_new)
+    cfg "$b" '.linux.namespaces |= map(select(.type != "network"))'
+    report "$b"
+    assert_eq "$(host_ns net)" "$(jq_of "$out" .ns.net)" "without a network entry the host netns is used"
+}
+
+test_ns_uts_hostname() {
+    local b
+    b=$(bundle_new)
+    cfg "$b" '.hostname = "uts-test"'
+    report "$b"
+    assert_jq "$out" .hostname uts-test
+    assert_ne uts-test "$(hostname)" "host hostname changed"
+}
+
+test_ns_user_mapping() {
+    local b id pid
+    b=$(bundle_new)
+    cfg "$b" '.linux.namespaces += [{"type": "user"}]
+        | .linux.uidMappings = [{"containerID": 0, "hostID": 100000, "size": 65536}]
+        | .linux.gidMappings = [{"containerID": 0, "hostID": 100000, "size": 65536}]'
+    report "$b"
+    assert_jq "$out" .ids.uid 0
+    assert_jq "$out" .ids.gid 0
+    assert_jq "$out" '.uid_map | gsub(" +"; " ") | ltrimstr(" ")' "0 100000 65536"
+    assert_jq "$out" '.gid_map | gsub(" +"; " ") | ltrimstr(" ")' "0 100000 65536"
+    assert_ne "$(host_ns user)" "$(jq_of "$out" .ns.user)" "no new user namespace"
+    # From outside, the running workload is host uid 100000.
+    args "$b" /bin/probe sleep 30
+    id=$(new_id)
+    rt run -d -b "$b" "$id" >"$T/c.out" 2>&1
+    pid=$(pid_of "$id")
+    sleep 0.1
+    assert_eq 100000 "$(awk '/^Uid:/ { print $2 }' "/proc/$pid/status")" "host view of the container uid"
+    assert_eq 100000 "$(stat -c %u "/proc/$pid")" "owner of /proc/PID from the host"
+    assert_eq 100000 "$(awk '/^Gid:/ { print $2 }' "/proc/$pid/status")" "host view of the container gid"
+    rt delete --force "$id"
+}
+
+test_ns_cgroup() {
+    local b
+    b=$(bundle_new)
+    cfg "$b" '.linux.namespaces += [{"type": "cgroup"}]'
+    report "$b"
+    assert_ne "$(host_ns cgroup)" "$(jq_of "$out" .ns.cgroup)" "no new cgroup namespace"
+    # Inside its own cgroup namespace the container's cgroups read as the root.
+    assert_jq "$out" '[.cgroup[] | split(":")[2]] | all(. == "/")' true "cgroup paths should be / inside: $(jq_of "$out" -c .cgroup)"
+}
+
+test_ns_cgroup_absent_shows_host_paths() {
+    local b
+    b=$(bundle_new)
+    report "$b"
+    assert_jq "$out" "[.cgroup[] | select(contains(\"${CG_PREFIX#/}\"))] | length > 0" true \
+        "without a cgroup ns the full cgroupsPath shows: $(jq_of "$out" -c .cgroup)"
+}
+
+test_ns_time_offsets() {
+    [ -e /proc/self/ns/time ] || skip "kernel has no time namespaces"
+    run rt features
+    if ! jq_of "$out" '.linux.namespaces // [] | index("time") != null' | grep -qx true; then
+        skip "$RUNTIME_NAME features does not list the time namespace"
+    fi
+    local b up
+    b=$(bundle_new)
+    cfg "$b" '.linux.namespaces += [{"type": "time"}]
+        | .linux.timeOffsets = {"boottime": {"secs": 864000, "nanosecs": 0}, "monotonic": {"secs": 86400, "nanosecs": 0}}'
+    args "$b" /bin/probe read /proc/uptime
+    report "$b"
+    up=$(cut -d. -f1 /proc/uptime)
+    [ "${out%%.*}" -ge $((up + 864000 - 5)) ] || _fail "boottime offset not applied" "host uptime $up, container $out"
+    args "$b" /bin/probe read /proc/self/timens_offsets
+    report "$b"
+    assert_contains "$out" "86400" "monotonic offset"
+}
+
+test_ns_join_by_path() {
+    local b hp
+    unshare --net --uts sleep 100 &
+    hp=$!
+    helper_pid $hp
+    sleep 0.2
+    [ "$(stat -L -c %i /proc/$hp/ns/net)" != "$(host_ns net)" ] || _fail "helper did not get its own netns"
+    b=$(bundle_new)
+    cfg "$b" '.linux.namespaces |= map(if .type == "network" then .path = $p else . end)' --arg p "/proc/$hp/ns/net"
+    report "$b"
+    assert_eq "$(stat -L -c %i /proc/$hp/ns/net)" "$(jq_of "$out" .ns.net)" "joined netns inode"
+    # Join uts too, in a second run, while pid/mnt/ipc stay new.
+    cfg "$b" '.linux.namespaces |= map(if .type == "uts" then .path = $p else . end) | del(.hostname)' --arg p "/proc/$hp/ns/uts"
+    report "$b"
+    assert_eq "$(stat -L -c %i /proc/$hp/ns/uts)" "$(jq_of "$out" .ns.uts)" "joined uts inode"
+    assert_ne "$(host_ns pid)" "$(jq_of "$out" .ns.pid)"
+    kill "$hp"
+    wait "$hp" 2>/dev/null || true
+}
+
+test_ns_join_bad_path_fails() {
+    local b
+    b=$(bundle_new)
+    cfg "$b" '.linux.namespaces |= map(if .type == "network" then .path = "/proc/self/ns/uts-nope" else . end)'
+    run rt run -b "$b" "$(new_id)"
+    assert_fail "joining a namespace path that does not exist must fail"
+}
