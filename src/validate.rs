@@ -8,8 +8,6 @@ use thiserror::Error;
 pub enum ValidateError {
     #[error("ociVersion {0:?}: brick runs configs of spec version 1.x")]
     Version(String),
-    #[error("process: missing (config.json has no process to run)")]
-    NoProcess,
     #[error("process.args: empty")]
     NoArgs,
     #[error("process.cwd {0:?}: must be an absolute path")]
@@ -30,7 +28,7 @@ pub enum ValidateError {
     SysctlHost(String),
     #[error("linux.sysctl {0:?}: name must be relative and must not contain \"..\"")]
     SysctlName(String),
-    #[error("hostname: needs a new uts namespace")]
+    #[error("hostname: needs a uts namespace of the container's own")]
     HostnameWithoutUts,
     #[error("linux.timeOffsets: needs a new time namespace")]
     TimeOffsetsWithoutTimens,
@@ -102,12 +100,14 @@ pub fn validate(spec: &Spec) -> Result<(), ValidateError> {
     if version.split('.').next() != Some("1") {
         return Err(ValidateError::Version(version.clone()));
     }
-    let process = spec.process().as_ref().ok_or(ValidateError::NoProcess)?;
-    if process.args().as_ref().is_none_or(|a| a.is_empty()) {
-        return Err(ValidateError::NoArgs);
-    }
-    if !process.cwd().is_absolute() {
-        return Err(ValidateError::Cwd(process.cwd().display().to_string()));
+    // process may be absent at create; start then fails, as the spec says.
+    if let Some(process) = spec.process() {
+        if process.args().as_ref().is_none_or(|a| a.is_empty()) {
+            return Err(ValidateError::NoArgs);
+        }
+        if !process.cwd().is_absolute() {
+            return Err(ValidateError::Cwd(process.cwd().display().to_string()));
+        }
     }
     let linux = spec.linux().as_ref().ok_or(ValidateError::NoLinux)?;
     let (new, join) = namespaces(spec)?;
@@ -125,9 +125,8 @@ pub fn validate(spec: &Spec) -> Result<(), ValidateError> {
     if user_new && !both_maps {
         return Err(ValidateError::UsernsWithoutMaps);
     }
-    if spec.hostname().as_ref().is_some_and(|h| !h.is_empty())
-        && !new.contains(&LinuxNamespaceType::Uts)
-    {
+    let uts = new.contains(&LinuxNamespaceType::Uts) || join.contains(&LinuxNamespaceType::Uts);
+    if spec.hostname().as_ref().is_some_and(|h| !h.is_empty()) && !uts {
         return Err(ValidateError::HostnameWithoutUts);
     }
     if linux.time_offsets().as_ref().is_some_and(|t| !t.is_empty())

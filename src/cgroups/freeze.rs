@@ -110,7 +110,11 @@ pub fn kill_all(
     if sig == Signal::SIGKILL {
         if let Some(dir) = v2_dir.filter(|d| has_file(d, "cgroup.kill")) {
             write_file(dir, "cgroup.kill", "1")?;
-            return Ok(());
+            // A v1-frozen task cannot act on SIGKILL until it is thawed.
+            return match freezer {
+                Some(f) if f.is_frozen()? => f.thaw(),
+                _ => Ok(()),
+            };
         }
     }
     let was_frozen = match freezer {

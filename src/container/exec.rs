@@ -20,6 +20,8 @@ pub enum ExecError {
     NotFound(String, #[source] Errno),
     #[error("{0:?}: not an executable file")]
     NotExecutable(String, #[source] Errno),
+    #[error("config.json has no process to start")]
+    NoProcess,
     #[error("execve {0:?}")]
     Exec(String, #[source] Errno),
 }

@@ -104,7 +104,10 @@ fn sequence(
     // Every fd but stdio and --preserve-fds closes at execve (leaked-fd escapes).
     fds::cloexec_from(3 + plan.preserve_fds).at("fds")?;
     // argv[0] is found in the container's PATH now, so create fails if it is missing.
-    let exe = exec::resolve(p).at("exec")?;
+    let exe = match p.args.is_empty() {
+        true => None,
+        false => Some(exec::resolve(p).at("exec")?),
+    };
     // Without no_new_privs, loading a filter needs CAP_SYS_ADMIN: load it before capset.
     if !p.no_new_privs {
         load_seccomp(plan).at("seccomp")?;
@@ -133,6 +136,7 @@ fn sequence(
         &hook_state(plan, pid, "created"),
     )
     .at("hooks")?;
+    let exe = exe.ok_or(exec::ExecError::NoProcess).at("exec")?;
     exec::exec(&exe, p).at("exec")
 }
 

@@ -164,8 +164,10 @@ fn sync(
     if let (Some(cg), false) = (cgroup, cloned_into_cgroup) {
         cg.add_pid(pid.as_raw())?;
     }
+    // prestart belongs (deprecated) to the start operation, so its hooks see "created".
+    let prestart = hook_state(plan, pid.as_raw(), "created");
+    hooks::run(plan.hooks.prestart().as_ref(), "prestart", &prestart)?;
     let state = hook_state(plan, pid.as_raw(), "creating");
-    hooks::run(plan.hooks.prestart().as_ref(), "prestart", &state)?;
     hooks::run(
         plan.hooks.create_runtime().as_ref(),
         "createRuntime",

@@ -93,8 +93,11 @@ fn id_map(maps: Option<&Vec<LinuxIdMapping>>) -> String {
 pub fn build(id: &str, bundle: Bundle, opts: &LaunchOptions) -> Result<LaunchPlan, PlanError> {
     let spec = bundle.spec;
     // validate() ran first, so process and linux are present.
-    let default_process = oci_spec::runtime::Process::default();
-    let proc_cfg = spec.process().as_ref().unwrap_or(&default_process);
+    // Without a process the container is created but has nothing to exec: start fails.
+    let mut no_process = oci_spec::runtime::Process::default();
+    no_process.set_args(None);
+    no_process.set_capabilities(None);
+    let proc_cfg = spec.process().as_ref().unwrap_or(&no_process);
     let process = process::plan(proc_cfg, process::kernel_last_cap())?;
     let linux = spec.linux().clone().unwrap_or_default();
     let namespaces = namespaces::plan(&spec);

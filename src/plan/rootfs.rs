@@ -208,7 +208,12 @@ pub fn plan_rootfs(
             .as_ref()
             .and_then(|r| r.readonly())
             .unwrap_or(false),
-        root_propagation: rootfs_propagation.unwrap_or(MsFlags::MS_SLAVE | MsFlags::MS_REC),
+        // An unbindable "/" could not be bound onto itself: finalize() applies it after the pivot.
+        root_propagation: match rootfs_propagation {
+            Some(f) if f.contains(MsFlags::MS_UNBINDABLE) => MsFlags::MS_PRIVATE | MsFlags::MS_REC,
+            Some(f) => f,
+            None => MsFlags::MS_SLAVE | MsFlags::MS_REC,
+        },
         rootfs_propagation,
         mounts,
         setup_dev,
