@@ -9,7 +9,7 @@ use crate::ipc::{gate, Channel, ChildError, FromChild, ToChild};
 use crate::plan::LaunchPlan;
 use std::convert::Infallible;
 use std::error::Error;
-use std::os::fd::OwnedFd;
+use std::os::fd::{AsFd, OwnedFd};
 
 /// An error tagged with the stage it stopped.
 struct StageError(&'static str, Box<dyn Error + 'static>);
@@ -110,7 +110,7 @@ fn sequence(
     };
     // Without no_new_privs, loading a filter needs CAP_SYS_ADMIN: load it before capset.
     if !p.no_new_privs {
-        load_seccomp(plan).at("seccomp")?;
+        load_seccomp(plan, report_to)?;
     }
     // The bounding set is dropped while CAP_SETPCAP is still held.
     caps::drop_bounding(&p.caps).at("capabilities")?;
@@ -128,7 +128,7 @@ fn sequence(
     *report_to = gate::wait(gate).at("start")?;
     // With no_new_privs, the filter comes as late as possible: it never has to allow brick.
     if p.no_new_privs {
-        load_seccomp(plan).at("seccomp")?;
+        load_seccomp(plan, report_to)?;
     }
     hooks::run(
         plan.hooks.start_container().as_ref(),
@@ -140,10 +140,16 @@ fn sequence(
     exec::exec(&exe, p).at("exec")
 }
 
-/// Loads the planned filter, if any; the notify fd is for issue-3's listener wiring.
-fn load_seccomp(plan: &LaunchPlan) -> Result<(), seccomp::SeccompError> {
-    match &plan.seccomp {
-        Some(prog) => seccomp::load(prog).map(drop),
-        None => Ok(()),
+/// Loads the planned filter, if any; a notify fd goes to whoever we report to, who hands it
+/// to listenerPath (the container's root cannot reach the host's socket).
+fn load_seccomp(plan: &LaunchPlan, report_to: &Channel) -> Result<(), StageError> {
+    let Some(prog) = &plan.seccomp else {
+        return Ok(());
+    };
+    if let Some(fd) = seccomp::load(prog).at("seccomp")? {
+        report_to
+            .send_with_fd(&FromChild::SeccompFd, fd.as_fd())
+            .at("seccomp")?;
     }
+    Ok(())
 }

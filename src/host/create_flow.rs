@@ -36,6 +36,8 @@ pub enum CreateError {
     IdMap(#[from] idmap::IdMapError),
     #[error("hooks")]
     Hook(#[from] hooks::HookError),
+    #[error("linux.seccomp.listenerPath")]
+    Listener(#[from] crate::container::seccomp::SeccompError),
     #[error("sync with container")]
     Ipc(#[from] IpcError),
     #[error("{0}")]
@@ -72,6 +74,32 @@ fn connect_console(path: Option<&Path>, terminal: bool) -> Result<Option<OwnedFd
             .map(|s| Some(OwnedFd::from(s)))
             .map_err(|e| CreateError::ConsoleSocket(p.to_path_buf(), e)),
     }
+}
+
+/// Hands a seccomp notify fd to the agent at linux.seccomp.listenerPath with the state.
+pub fn forward_notify_fd(
+    plan: &LaunchPlan,
+    fd: Option<OwnedFd>,
+    state: &serde_json::Value,
+) -> Result<(), CreateError> {
+    let target = plan.seccomp.as_ref().and_then(|s| s.notify.as_ref());
+    forward_to_listener(target, fd, state)
+}
+
+pub fn forward_to_listener(
+    target: Option<&crate::plan::seccomp::NotifyTarget>,
+    fd: Option<OwnedFd>,
+    state: &serde_json::Value,
+) -> Result<(), CreateError> {
+    let (Some(target), Some(fd)) = (target, fd) else {
+        return Err(CreateError::Ipc(IpcError::Decode(
+            "seccomp notify fd without a listener".into(),
+        )));
+    };
+    let state: oci_spec::runtime::State = serde_json::from_value(state.clone())
+        .map_err(|e| CreateError::Ipc(IpcError::Decode(e.to_string())))?;
+    crate::container::seccomp::send_to_listener(target, fd.as_fd(), &state)?;
+    Ok(())
 }
 
 /// Kills and reaps a child that will never become a container.
@@ -174,10 +202,13 @@ fn sync(
         &state,
     )?;
     ch.send(&ToChild::Go { pid: pid.as_raw() })?;
-    match ch.recv::<FromChild>()? {
-        Some(FromChild::Ready) => Ok(()),
-        Some(FromChild::Error(e)) => Err(CreateError::Child(e)),
-        None => Err(CreateError::ChildVanished),
+    loop {
+        match ch.recv_with_fd::<FromChild>()? {
+            Some((FromChild::Ready, _)) => return Ok(()),
+            Some((FromChild::Error(e), _)) => return Err(CreateError::Child(e)),
+            Some((FromChild::SeccompFd, fd)) => forward_notify_fd(plan, fd, &state)?,
+            None => return Err(CreateError::ChildVanished),
+        }
     }
 }
 
@@ -238,6 +269,11 @@ pub fn launch(
                     .cgroup
                     .as_ref()
                     .and_then(|c| serde_json::to_value(c).ok()),
+                seccomp_listener: plan
+                    .seccomp
+                    .as_ref()
+                    .and_then(|s| s.notify.as_ref())
+                    .map(|n| (n.listener_path.clone(), n.metadata.clone())),
                 config: None,
             };
             let written =

@@ -32,6 +32,8 @@ pub enum LifecycleError {
     Child(crate::ipc::ChildError),
     #[error("hooks")]
     Hook(#[from] HookError),
+    #[error(transparent)]
+    Listener(#[from] crate::host::create_flow::CreateError),
     #[error("cgroup")]
     Cgroup(#[from] CgroupError),
     #[error("send {1} to pid {0}")]
@@ -101,11 +103,9 @@ impl Container {
             return Err(LifecycleError::NotCreated(self.dir.id.clone(), status));
         }
         let ch = gate::open(&self.dir.path)?;
-        let reply = ch.recv::<FromChild>()?;
+        let result = self.await_exec(&ch);
         let _ = std::fs::remove_file(self.dir.file(gate::GATE_NAME));
-        if let Some(FromChild::Error(e)) = reply {
-            return Err(LifecycleError::Child(e));
-        }
+        result?;
         let saved = self
             .saved
             .as_mut()
@@ -120,6 +120,33 @@ impl Container {
             &state,
         )?;
         Ok(())
+    }
+
+    /// Reads the gate until it closes at execve; forwards a seccomp notify fd on the way.
+    fn await_exec(&self, ch: &crate::ipc::Channel) -> Result<(), LifecycleError> {
+        loop {
+            match ch.recv_with_fd::<FromChild>()? {
+                None | Some((FromChild::Ready, _)) => return Ok(()),
+                Some((FromChild::Error(e), _)) => return Err(LifecycleError::Child(e)),
+                Some((FromChild::SeccompFd, fd)) => {
+                    let target = self
+                        .saved
+                        .as_ref()
+                        .and_then(|s| s.seccomp_listener.clone())
+                        .map(
+                            |(listener_path, metadata)| crate::plan::seccomp::NotifyTarget {
+                                listener_path,
+                                metadata,
+                            },
+                        );
+                    crate::host::create_flow::forward_to_listener(
+                        target.as_ref(),
+                        fd,
+                        &self.oci_state(),
+                    )?;
+                }
+            }
+        }
     }
 
     pub fn kill(&self, sig: Signal, all: bool) -> Result<(), LifecycleError> {

@@ -1,7 +1,12 @@
 //! A message channel on a SOCK_SEQPACKET socketpair: one JSON message per packet.
 
-use nix::sys::socket::{recv, send, socketpair, AddressFamily, MsgFlags, SockFlag, SockType};
+use nix::sys::socket::{
+    recvmsg, send, sendmsg, socketpair, AddressFamily, ControlMessage, ControlMessageOwned,
+    MsgFlags, SockFlag, SockType,
+};
 use serde::{de::DeserializeOwned, Serialize};
+use std::io::{IoSlice, IoSliceMut};
+use std::os::fd::FromRawFd;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 use thiserror::Error;
 
@@ -45,21 +50,59 @@ impl Channel {
         Ok(())
     }
 
+    /// A message with one fd attached (SCM_RIGHTS).
+    pub fn send_with_fd<T: Serialize>(&self, msg: &T, fd: BorrowedFd<'_>) -> Result<(), IpcError> {
+        let bytes = serde_json::to_vec(msg).map_err(|e| IpcError::Decode(e.to_string()))?;
+        let fds = [fd.as_raw_fd()];
+        sendmsg::<()>(
+            self.0.as_raw_fd(),
+            &[IoSlice::new(&bytes)],
+            &[ControlMessage::ScmRights(&fds)],
+            MsgFlags::MSG_NOSIGNAL,
+            None,
+        )
+        .map_err(IpcError::Send)?;
+        Ok(())
+    }
+
     /// None when the peer closed its end without a message (it exited or exec'd).
     pub fn recv<T: DeserializeOwned>(&self) -> Result<Option<T>, IpcError> {
+        Ok(self.recv_with_fd()?.map(|(msg, _)| msg))
+    }
+
+    /// A message and the fd that came with it, if any (received CLOEXEC).
+    pub fn recv_with_fd<T: DeserializeOwned>(
+        &self,
+    ) -> Result<Option<(T, Option<OwnedFd>)>, IpcError> {
         let mut buf = vec![0u8; MAX_MSG];
-        let n = loop {
-            match recv(self.0.as_raw_fd(), &mut buf, MsgFlags::empty()) {
+        let mut cmsg = nix::cmsg_space!([std::os::fd::RawFd; 1]);
+        let (n, fd) = loop {
+            let mut iov = [IoSliceMut::new(&mut buf)];
+            match recvmsg::<()>(
+                self.0.as_raw_fd(),
+                &mut iov,
+                Some(&mut cmsg),
+                MsgFlags::MSG_CMSG_CLOEXEC,
+            ) {
                 Err(nix::errno::Errno::EINTR) => continue,
-                other => break other.map_err(IpcError::Recv)?,
+                Err(e) => return Err(IpcError::Recv(e)),
+                Ok(r) => {
+                    let mut fd = None;
+                    for c in r.cmsgs().map_err(IpcError::Recv)? {
+                        if let ControlMessageOwned::ScmRights(fds) = c {
+                            // SAFETY: SCM_RIGHTS delivered these fds to us; we take ownership once.
+                            fd = fds.first().map(|raw| unsafe { OwnedFd::from_raw_fd(*raw) });
+                        }
+                    }
+                    break (r.bytes, fd);
+                }
             }
         };
         if n == 0 {
             return Ok(None);
         }
-        serde_json::from_slice(&buf[..n])
-            .map(Some)
-            .map_err(|e| IpcError::Decode(e.to_string()))
+        let msg = serde_json::from_slice(&buf[..n]).map_err(|e| IpcError::Decode(e.to_string()))?;
+        Ok(Some((msg, fd)))
     }
 }
 

@@ -17,6 +17,8 @@ pub enum FromChild {
     /// Everything up to the start gate is done.
     Ready,
     Error(ChildError),
+    /// The seccomp notify fd rides along (SCM_RIGHTS), for the receiver to hand to listenerPath.
+    SeccompFd,
 }
 
 /// A failure inside the container process: the stage it happened in, its errno, its chain.

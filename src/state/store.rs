@@ -59,6 +59,9 @@ pub struct Saved {
     /// The cgroup module's own record of what it created.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cgroup: Option<serde_json::Value>,
+    /// linux.seccomp.listenerPath and listenerMetadata, for a notify fd that arrives at start.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seccomp_listener: Option<(PathBuf, Option<String>)>,
     /// Namespaces the init process owns (or joined), for `exec` and `delete`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub config: Option<serde_json::Value>,
@@ -215,6 +218,7 @@ mod tests {
             annotations: BTreeMap::new(),
             hooks: None,
             cgroup: None,
+            seccomp_listener: None,
             config: None,
         }
     }
