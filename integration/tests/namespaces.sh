@@ -114,6 +114,26 @@ test_ns_join_by_path() {
     wait "$hp" 2>/dev/null || true
 }
 
+test_ns_join_with_new_userns() {
+    # A joined netns must be entered before the new user namespace exists, or setns is EPERM.
+    local b hp
+    unshare --net sleep 100 &
+    hp=$!
+    helper_pid $hp
+    sleep 0.2
+    b=$(bundle_new)
+    cfg "$b" '.linux.namespaces |= map(if .type == "network" then .path = $p else . end)
+        | .linux.namespaces += [{"type": "user"}]
+        | .linux.uidMappings = [{"containerID": 0, "hostID": 100000, "size": 65536}]
+        | .linux.gidMappings = [{"containerID": 0, "hostID": 100000, "size": 65536}]' --arg p "/proc/$hp/ns/net"
+    report "$b"
+    assert_eq "$(stat -L -c %i /proc/$hp/ns/net)" "$(jq_of "$out" .ns.net)" "joined netns inode"
+    assert_ne "$(host_ns user)" "$(jq_of "$out" .ns.user)" "a new user namespace"
+    assert_jq "$out" '.uid_map | gsub(" +"; " ") | ltrimstr(" ")' "0 100000 65536"
+    kill "$hp"
+    wait "$hp" 2>/dev/null || true
+}
+
 test_ns_join_bad_path_fails() {
     local b
     b=$(bundle_new)

@@ -8,9 +8,10 @@ use std::path::PathBuf;
 pub struct NamespacePlan {
     /// Created by the clone itself, so that all are owned by a new user namespace if any.
     pub clone_flags: CloneFlags,
-    /// Joined by the child right after clone; the user namespace, if any, comes first.
+    /// Joined by the child right after clone (user first, then mount).
     pub join: Vec<(CloneFlags, PathBuf)>,
-    /// Joined by the parent before clone, because they only apply to children (pid, time).
+    /// Joined by the parent around clone: pid and time apply only to children, and net, ipc,
+    /// uts and cgroup must be entered before a new user namespace exists (it could not).
     pub parent_join: Vec<(CloneFlags, PathBuf)>,
     /// A new cgroup namespace is made by the child once it is inside its cgroup.
     pub new_cgroupns: bool,
@@ -55,11 +56,9 @@ pub fn plan(spec: &Spec) -> NamespacePlan {
     for ns in &list {
         let typ = ns.typ();
         match (typ, ns.path()) {
-            (LinuxNamespaceType::Pid | LinuxNamespaceType::Time, Some(path)) => {
-                p.parent_join.push((flag(typ), path.clone()))
-            }
             (LinuxNamespaceType::User, Some(path)) => p.join.insert(0, (flag(typ), path.clone())),
-            (_, Some(path)) => p.join.push((flag(typ), path.clone())),
+            (LinuxNamespaceType::Mount, Some(path)) => p.join.push((flag(typ), path.clone())),
+            (_, Some(path)) => p.parent_join.push((flag(typ), path.clone())),
             (LinuxNamespaceType::Cgroup, None) => p.new_cgroupns = true,
             (LinuxNamespaceType::Time, None) => {
                 let offsets = spec
@@ -109,7 +108,11 @@ mod tests {
             CloneFlags::CLONE_NEWUSER,
             "user is joined first"
         );
-        assert_eq!(p.join[1].0, CloneFlags::CLONE_NEWNET);
+        assert_eq!(
+            p.parent_join[0].0,
+            CloneFlags::CLONE_NEWNET,
+            "net is joined before clone"
+        );
         assert!(p.new_cgroupns && p.new_pidns && !p.new_userns);
         assert_eq!(p.new_timens, Some(vec![("monotonic".to_string(), 5, 0)]));
     }
