@@ -26,15 +26,12 @@ pub enum ExecError {
     Exec(String, #[source] Errno),
 }
 
-/// mkdir -p inside the new root: after pivot_root, ".." and symlinks cannot leave it.
+/// mkdir -p inside the new root (after pivot_root, ".." and symlinks cannot leave it), then
+/// enter it once as root and check where we are, before any seccomp filter may deny getcwd.
 pub fn ensure_cwd(cwd: &Path) -> Result<(), ExecError> {
-    if cwd.is_dir() {
-        return Ok(());
+    if !cwd.is_dir() {
+        std::fs::create_dir_all(cwd).map_err(|e| ExecError::MkCwd(cwd.to_path_buf(), e))?;
     }
-    std::fs::create_dir_all(cwd).map_err(|e| ExecError::MkCwd(cwd.to_path_buf(), e))
-}
-
-pub fn enter_cwd(cwd: &Path) -> Result<(), ExecError> {
     nix::unistd::chdir(cwd).map_err(|e| ExecError::Chdir(cwd.to_path_buf(), e))?;
     // A cwd reached through a leaked fd reads back as "(unreachable)/..." (CVE-2024-21626).
     let now = nix::unistd::getcwd().map_err(|e| ExecError::Chdir(cwd.to_path_buf(), e))?;
@@ -42,6 +39,11 @@ pub fn enter_cwd(cwd: &Path) -> Result<(), ExecError> {
         return Err(ExecError::CwdOutside(cwd.to_path_buf()));
     }
     Ok(())
+}
+
+/// chdir again as the container user, so its permissions on the path are checked too.
+pub fn enter_cwd(cwd: &Path) -> Result<(), ExecError> {
+    nix::unistd::chdir(cwd).map_err(|e| ExecError::Chdir(cwd.to_path_buf(), e))
 }
 
 fn is_executable_file(p: &Path) -> bool {

@@ -67,7 +67,7 @@ fn sequence(
     .at("hooks")?;
     // pivot_root (or chroot with --no-pivot): from here "/" is the container's root.
     rootfs::enter(&plan.rootfs).at("rootfs")?;
-    // cwd is created while the root is still writable, inside the new root only.
+    // cwd is created while the root is still writable, inside the new root only, and checked.
     exec::ensure_cwd(&p.cwd).at("cwd")?;
     // The pty comes from the container's own devpts, and /dev/console is bound to it.
     console::setup(
@@ -117,7 +117,7 @@ fn sequence(
     // KEEPCAPS keeps the permitted set across setuid, so capset sets the exact final sets.
     identity::switch_user(p.uid, p.gid, &p.additional_gids).at("user")?;
     caps::apply(&p.caps).at("capabilities")?;
-    // The cwd is entered as the container user and checked to be inside the root.
+    // The cwd is entered again as the container user (its permissions apply).
     exec::enter_cwd(&p.cwd).at("cwd")?;
     identity::set_umask(p.umask);
     if p.no_new_privs {
