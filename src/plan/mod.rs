@@ -20,6 +20,8 @@ pub enum PlanError {
     Seccomp(#[from] seccomp::SeccompPlanError),
     #[error("linux.cgroupsPath")]
     Cgroup(#[from] crate::cgroups::CgroupError),
+    #[error("process.apparmorProfile {0:?}: AppArmor is not enabled on this host")]
+    NoApparmor(String),
 }
 
 /// Options from the command line that shape the launch.
@@ -90,6 +92,31 @@ fn id_map(maps: Option<&Vec<LinuxIdMapping>>) -> String {
         .collect()
 }
 
+/// AppArmor asked for but absent is an error; SELinux labels are ignored without SELinux, as
+/// runc does, and said so at debug level.
+fn check_lsm(
+    lsm: Lsm,
+    p: &process::ProcessPlan,
+    linux: &oci_spec::runtime::Linux,
+) -> Result<(), PlanError> {
+    if let (Some(profile), false) = (&p.apparmor_profile, lsm.apparmor) {
+        return Err(PlanError::NoApparmor(profile.clone()));
+    }
+    if !lsm.selinux {
+        if let Some(l) = &p.selinux_label {
+            crate::log::debug(&format!(
+                "process.selinuxLabel {l:?} ignored: SELinux is not enabled"
+            ));
+        }
+        if let Some(l) = linux.mount_label() {
+            crate::log::debug(&format!(
+                "linux.mountLabel {l:?} ignored: SELinux is not enabled"
+            ));
+        }
+    }
+    Ok(())
+}
+
 pub fn build(id: &str, bundle: Bundle, opts: &LaunchOptions) -> Result<LaunchPlan, PlanError> {
     let spec = bundle.spec;
     // validate() ran first, so process and linux are present.
@@ -111,6 +138,8 @@ pub fn build(id: &str, bundle: Bundle, opts: &LaunchOptions) -> Result<LaunchPla
     } else {
         Some(crate::cgroups::plan(Some(&linux), id, opts.systemd_cgroup)?)
     };
+    let lsm = Lsm::detect();
+    check_lsm(lsm, &process, &linux)?;
     let mut sysctl: Vec<(String, String)> = linux
         .sysctl()
         .clone()
@@ -135,7 +164,7 @@ pub fn build(id: &str, bundle: Bundle, opts: &LaunchOptions) -> Result<LaunchPla
         hooks: spec.hooks().clone().unwrap_or_default(),
         new_keyring: !opts.no_new_keyring,
         preserve_fds: opts.preserve_fds,
-        lsm: Lsm::detect(),
+        lsm,
         spec,
     })
 }
