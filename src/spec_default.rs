@@ -94,6 +94,14 @@ pub fn generate(rootless: bool, runc_default: bool) -> Value {
             "readonlyPaths": readonly
         }
     });
+    if hardened {
+        // The profile is part of the binary; a parse failure would be caught by its unit test.
+        if let Ok(profile) =
+            serde_json::from_str::<Value>(crate::plan::seccomp::default_profile::DEFAULT_PROFILE)
+        {
+            spec["linux"]["seccomp"] = profile;
+        }
+    }
     if rootless {
         // SAFETY: getuid and getgid cannot fail.
         let (uid, gid) = unsafe { (libc::getuid(), libc::getgid()) };
@@ -159,5 +167,10 @@ mod tests {
                 <= 8
         );
         assert!(v["process"]["capabilities"].get("inheritable").is_none());
+        assert_eq!(v["linux"]["seccomp"]["defaultAction"], "SCMP_ACT_ERRNO");
+        assert!(
+            generate(false, true)["linux"].get("seccomp").is_none(),
+            "runc default has none"
+        );
     }
 }

@@ -4,6 +4,7 @@
 //! instructions and loads them with seccomp(2). Compiled programs are cached by content hash.
 
 mod cache;
+pub mod default_profile;
 mod mapping;
 mod names;
 #[cfg(test)]
@@ -184,6 +185,12 @@ fn build_bpf(
 ) -> Result<(Vec<u8>, Vec<String>), SeccompPlanError> {
     let mut ctx =
         ScmpFilterContext::new(default).map_err(|source| SeccompPlanError::Context { source })?;
+    // A syscall of an architecture the profile does not list (i386 via int 0x80, x32) gets the
+    // profile's default answer; with an allowing default it is killed, or it would bypass rules.
+    if !matches!(default, ScmpAction::Allow | ScmpAction::Log) {
+        ctx.set_act_badarch(default)
+            .map_err(|source| SeccompPlanError::Context { source })?;
+    }
     for arch in seccomp.architectures().iter().flatten() {
         ctx.add_arch(scmp_arch(*arch))
             .map_err(|source| SeccompPlanError::AddArch {

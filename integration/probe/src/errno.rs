@@ -42,6 +42,11 @@ pub fn errno_name(e: i32) -> String {
         libc::EADDRINUSE => "EADDRINUSE",
         libc::ECONNREFUSED => "ECONNREFUSED",
         libc::EDQUOT => "EDQUOT",
+        libc::EAFNOSUPPORT => "EAFNOSUPPORT",
+        libc::EPROTONOSUPPORT => "EPROTONOSUPPORT",
+        libc::ESOCKTNOSUPPORT => "ESOCKTNOSUPPORT",
+        libc::EPROTOTYPE => "EPROTOTYPE",
+        libc::ENOKEY => "ENOKEY",
         _ => return format!("E{e}"),
     };
     n.to_string()

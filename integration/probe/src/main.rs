@@ -4,6 +4,8 @@
 mod console;
 mod errno;
 mod report;
+mod syscall;
+mod sysnr;
 
 use errno::{errno_name, last_errno, signal_name};
 use std::ffi::CString;
@@ -13,7 +15,8 @@ use std::process::exit;
 const USAGE: &str = "usage: probe report | write PATH [DATA] | append PATH DATA | read PATH | \
 mknod PATH [c|b MAJ MIN] | mkdir PATH | stat PATH | lstat PATH | exec PATH [ARGS..] | \
 sleep SECS | exit CODE | signals | sysctl NAME | recv-console SOCKET | chdir PATH | \
-kill PID SIG | fd-count | unlink PATH";
+kill PID SIG | fd-count | unlink PATH | syscall NAME|nr:N [ARGS..] | syscall32 NR | \
+syscallx32 NR | socket FAMILY [TYPE [PROTO]] | personality VALUE | alloc MB | fork N";
 
 /// Print the errno name on stdout (for assertions) and details on stderr, then exit 1.
 fn fail(op: &str, arg: &str, e: i32) -> ! {
@@ -64,6 +67,30 @@ fn write_file(path: &str, data: &[u8], flags: libc::c_int) {
     if unsafe { libc::close(fd) } < 0 {
         fail("close", path, last_errno());
     }
+}
+
+/// Open without O_CREAT or O_TRUNC (never changes the file), print "ok" or the errno name.
+fn open_only(path: &str, mode: &str) {
+    let flags = match mode {
+        "r" => libc::O_RDONLY,
+        "w" => libc::O_WRONLY,
+        "rw" => libc::O_RDWR,
+        "path" => libc::O_PATH,
+        _ => {
+            eprintln!("probe: open mode must be r, w, rw or path");
+            exit(2)
+        }
+    };
+    let p = cstr(path);
+    // SAFETY: valid C string; fd closed below.
+    let fd = check(
+        unsafe { libc::open(p.as_ptr(), flags | libc::O_CLOEXEC) },
+        "open",
+        path,
+    );
+    // SAFETY: fd is ours.
+    unsafe { libc::close(fd) };
+    println!("ok");
 }
 
 fn read_file(path: &str) {
@@ -172,6 +199,50 @@ fn signals() {
     }
 }
 
+/// Allocate and touch MB mebibytes (a memory hog for cgroup limit tests), then print "ok".
+fn alloc(mb: &str) {
+    let mb: usize = mb.parse().unwrap_or(0);
+    let mut chunks: Vec<Vec<u8>> = Vec::with_capacity(mb);
+    for _ in 0..mb {
+        // Non-zero bytes so every page is really faulted in and charged.
+        chunks.push(vec![1u8; 1 << 20]);
+    }
+    println!("ok {}", chunks.len());
+}
+
+/// Fork N children that wait; print "ok N" or the errno of the first failing fork.
+/// The children are killed and reaped either way.
+fn fork_n(n: &str) {
+    let n: usize = n.parse().unwrap_or(0);
+    let mut kids = Vec::new();
+    let mut failed = None;
+    for _ in 0..n {
+        // SAFETY: the child only calls async-signal-safe pause/_exit.
+        match unsafe { libc::fork() } {
+            0 => loop {
+                // SAFETY: plain syscall in the child.
+                unsafe { libc::pause() };
+            },
+            -1 => {
+                failed = Some(last_errno());
+                break;
+            }
+            pid => kids.push(pid),
+        }
+    }
+    for &k in &kids {
+        // SAFETY: plain syscalls on our own children.
+        unsafe {
+            libc::kill(k, libc::SIGKILL);
+            libc::waitpid(k, std::ptr::null_mut(), 0);
+        }
+    }
+    match failed {
+        Some(e) => fail("fork", &format!("#{}", kids.len() + 1), e),
+        None => println!("ok {}", kids.len()),
+    }
+}
+
 fn exec(args: &[String]) -> ! {
     let c: Vec<CString> = args.iter().map(|a| cstr(a)).collect();
     let mut ptrs: Vec<*const libc::c_char> = c.iter().map(|a| a.as_ptr()).collect();
@@ -261,7 +332,23 @@ fn main() {
                 .map(|d| d.count() - 1)
                 .unwrap_or(0)
         ),
+        "open" => open_only(arg(2), arg(3)),
+        "readlink" => match std::fs::read_link(arg(2)) {
+            Ok(t) => println!("{}", t.to_string_lossy()),
+            Err(e) => fail("readlink", arg(2), e.raw_os_error().unwrap_or(0)),
+        },
         "recv-console" => console::recv_console(arg(2)),
+        "syscall" => syscall::syscall(arg(2), &a[3..]),
+        "syscall32" => syscall::syscall32(arg(2)),
+        "syscallx32" => syscall::syscallx32(arg(2)),
+        "socket" => syscall::socket(
+            arg(2),
+            a.get(3).map(String::as_str),
+            a.get(4).map(String::as_str),
+        ),
+        "personality" => syscall::personality(arg(2)),
+        "alloc" => alloc(arg(2)),
+        "fork" => fork_n(arg(2)),
         _ => {
             eprintln!("{USAGE}");
             exit(2)

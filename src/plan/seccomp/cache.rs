@@ -55,7 +55,8 @@ pub(super) struct Entry {
 /// sha256 over a format tag, the canonical JSON of the profile and the build environment.
 pub(super) fn key(seccomp: &LinuxSeccomp) -> [u8; 32] {
     let mut h = Sha256::new();
-    h.update(b"brick seccomp cache v1\0");
+    // Bumped whenever brick's own compile logic changes (v2: bad-arch action).
+    h.update(b"brick seccomp cache v2\0");
     // Struct serialization has a fixed field order, so equal profiles give equal bytes.
     h.update(serde_json::to_vec(seccomp).unwrap_or_default());
     h.update(b"\0");
