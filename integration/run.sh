@@ -1,8 +1,9 @@
 #!/bin/bash
 # run.sh [PATTERN]: run brick's black-box integration suite (as root).
 # RUNTIME=/path/to/runtime picks the runtime (default ../target/release/brick); each test_*
-# function of tests/*.sh whose name matches PATTERN (grep -E) runs in its own bash with a
-# fresh temp dir and state root, then a leak check; a leak is a failure.
+# function of tests/*.sh and security/*.sh (one file per attack) whose name matches PATTERN
+# (grep -E) runs in its own bash with a fresh temp dir and state root, then a leak check; a
+# leak is a failure.
 # TEST_TIMEOUT (seconds, default 60) bounds each test.
 set -u
 IT_DIR=$(cd "$(dirname "$0")" && pwd)
@@ -36,7 +37,7 @@ export IT_DIR RUNTIME RUNTIME_NAME RUN_TMP RUNID TEMPLATE_ROOTFS PROBE
 
 # Test names in file order, then definition order within a file.
 tests=()
-for f in "$IT_DIR"/tests/*.sh; do
+for f in "$IT_DIR"/tests/*.sh "$IT_DIR"/security/*.sh; do
     while read -r name; do
         tests+=("$name")
     done < <(grep -oE '^test_[A-Za-z0-9_]+ *\(\)' "$f" | sed 's/ *()//')
@@ -60,7 +61,7 @@ for name in "${tests[@]}"; do
         set -eE -o pipefail
         trap '\''echo "FAILED COMMAND (exit $?): $BASH_COMMAND" >&3'\'' ERR
         . "$IT_DIR/lib.sh"
-        for f in "$IT_DIR"/tests/*.sh; do . "$f"; done
+        for f in "$IT_DIR"/tests/*.sh "$IT_DIR"/security/*.sh; do . "$f"; done
         cd "$T"
         "$TEST_NAME"
     ' >"$T/.log" 2>&1 3>&1 </dev/null

@@ -19,7 +19,7 @@ pub fn mount_all(
     label: Option<&str>,
 ) -> Result<(), RootfsError> {
     for m in &plan.mounts {
-        mount_one(root, m, plan.cgroup_ns, label)?;
+        mount_one(root, m, plan, label)?;
     }
     Ok(())
 }
@@ -37,7 +37,7 @@ pub fn merr<'a>(m: &'a MountPlan, step: &'static str) -> impl Fn(Errno) -> Rootf
 fn mount_one(
     root: BorrowedFd<'_>,
     m: &MountPlan,
-    cgroup_ns: bool,
+    plan: &RootfsPlan,
     label: Option<&str>,
 ) -> Result<(), RootfsError> {
     if m.remount {
@@ -47,7 +47,7 @@ fn mount_one(
         MountKind::Bind { recursive } => {
             let src = m.bind_source.as_deref().unwrap_or(Path::new(""));
             let tree =
-                clone_tree(nix::fcntl::AT_FDCWD, src, *recursive).map_err(merr(m, "open_tree"))?;
+                source_tree(root, src, &plan.rootfs, *recursive).map_err(merr(m, "open_tree"))?;
             let is_dir =
                 file_type(tree.as_fd()).map_err(merr(m, "fstat source"))? == SFlag::S_IFDIR;
             let create = if is_dir { Create::Dir } else { Create::File };
@@ -57,7 +57,7 @@ fn mount_one(
             move_mount_fd(tree.as_fd(), target.as_fd()).map_err(merr(m, "move_mount"))?;
             finish(tree.as_fd(), m)
         }
-        MountKind::Cgroup => cgroup::mount_cgroup(root, m, cgroup_ns),
+        MountKind::Cgroup => cgroup::mount_cgroup(root, m, plan.cgroup_ns),
         MountKind::Fresh => {
             let target = ensure(root, &m.destination, Create::Dir)
                 .map_err(merr(m, "resolve destination"))?;
@@ -70,6 +70,23 @@ fn mount_one(
             move_mount_fd(mnt.as_fd(), target.as_fd()).map_err(merr(m, "move_mount"))?;
             finish(mnt.as_fd(), m)
         }
+    }
+}
+
+/// A source inside the rootfs is resolved inside it, so an image symlink cannot aim the bind
+/// at the host (CVE-2024-45310 family); other sources are host paths the config named.
+fn source_tree(
+    root: BorrowedFd<'_>,
+    src: &Path,
+    rootfs: &Path,
+    recursive: bool,
+) -> Result<OwnedFd, Errno> {
+    match src.strip_prefix(rootfs) {
+        Ok(rel) => {
+            let fd = open_in_root(root, rel, OFlag::O_PATH | OFlag::O_CLOEXEC)?;
+            clone_tree(fd.as_fd(), Path::new(""), recursive)
+        }
+        Err(_) => clone_tree(nix::fcntl::AT_FDCWD, src, recursive),
     }
 }
 
