@@ -85,6 +85,16 @@ pub enum Command {
     Spec(SpecArgs),
     /// Show the enabled features
     Features,
+    /// Suspend every process of the container (cgroup freezer)
+    Pause(IdArg),
+    /// Resume every process of a paused container
+    Resume(IdArg),
+    /// Update the container's resource limits
+    Update(Box<UpdateArgs>),
+    /// List the processes running in the container
+    Ps(PsArgs),
+    /// Show the container's resource usage and OOM events
+    Events(EventsArgs),
 }
 
 #[derive(Args, Debug)]
@@ -174,4 +184,90 @@ pub struct SpecArgs {
     /// Write runc's plain default instead of brick's hardened one
     #[arg(long = "runc-default")]
     pub runc_default: bool,
+}
+
+#[derive(Args, Debug, Default)]
+pub struct UpdateArgs {
+    /// LinuxResources JSON file to apply ('-' reads stdin); the other flags are then ignored
+    #[arg(short, long, value_name = "FILE")]
+    pub resources: Option<PathBuf>,
+    /// Block IO weight (10..1000)
+    #[arg(long = "blkio-weight", value_name = "N")]
+    pub blkio_weight: Option<u16>,
+    /// CPU CFS period in microseconds (0: keep)
+    #[arg(long = "cpu-period", value_name = "US")]
+    pub cpu_period: Option<u64>,
+    /// CPU CFS quota in microseconds per period (-1: unlimited)
+    #[arg(long = "cpu-quota", value_name = "US", allow_hyphen_values = true)]
+    pub cpu_quota: Option<i64>,
+    /// CPU shares (relative weight)
+    #[arg(long = "cpu-share", alias = "cpu-shares", value_name = "N")]
+    pub cpu_share: Option<u64>,
+    /// CPU realtime period in microseconds
+    #[arg(long = "cpu-rt-period", value_name = "US")]
+    pub cpu_rt_period: Option<u64>,
+    /// CPU realtime runtime in microseconds per period
+    #[arg(long = "cpu-rt-runtime", value_name = "US", allow_hyphen_values = true)]
+    pub cpu_rt_runtime: Option<i64>,
+    /// CPUs the container may run on (e.g. 0-1)
+    #[arg(long = "cpuset-cpus", value_name = "LIST")]
+    pub cpuset_cpus: Option<String>,
+    /// Memory nodes the container may use
+    #[arg(long = "cpuset-mems", value_name = "LIST")]
+    pub cpuset_mems: Option<String>,
+    /// Memory limit (bytes, or with a k/m/g/t/p suffix; -1: unlimited)
+    #[arg(long, value_name = "BYTES", allow_hyphen_values = true)]
+    pub memory: Option<String>,
+    /// Memory reservation (soft limit)
+    #[arg(
+        long = "memory-reservation",
+        value_name = "BYTES",
+        allow_hyphen_values = true
+    )]
+    pub memory_reservation: Option<String>,
+    /// Memory plus swap limit (-1: unlimited swap)
+    #[arg(long = "memory-swap", value_name = "BYTES", allow_hyphen_values = true)]
+    pub memory_swap: Option<String>,
+    /// Accepted for compatibility: kernel memory limit (deprecated by the kernel)
+    #[arg(
+        long = "kernel-memory",
+        value_name = "BYTES",
+        allow_hyphen_values = true,
+        hide = true
+    )]
+    pub kernel_memory: Option<String>,
+    /// Accepted for compatibility: kernel TCP memory limit (deprecated by the kernel)
+    #[arg(
+        long = "kernel-memory-tcp",
+        value_name = "BYTES",
+        allow_hyphen_values = true,
+        hide = true
+    )]
+    pub kernel_memory_tcp: Option<String>,
+    /// Maximum number of processes (-1: unlimited)
+    #[arg(long = "pids-limit", value_name = "N", allow_hyphen_values = true)]
+    pub pids_limit: Option<i64>,
+    pub id: String,
+}
+
+#[derive(Args, Debug)]
+pub struct PsArgs {
+    /// Output format: table (ps output) or json (an array of pids)
+    #[arg(short, long, default_value = "table", value_parser = ["table", "json"])]
+    pub format: String,
+    pub id: String,
+    /// Options passed to ps (default -ef)
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+    pub ps_args: Vec<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct EventsArgs {
+    /// Interval between stats events (e.g. 5s, 500ms, 1m)
+    #[arg(long, default_value = "5s", value_name = "DURATION")]
+    pub interval: String,
+    /// Print the container's stats once, then exit
+    #[arg(long)]
+    pub stats: bool,
+    pub id: String,
 }

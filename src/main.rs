@@ -15,6 +15,11 @@ fn verb(c: &Command) -> &'static str {
         Command::List(_) => "list",
         Command::Spec(_) => "spec",
         Command::Features => "features",
+        Command::Pause(_) => "pause",
+        Command::Resume(_) => "resume",
+        Command::Update(_) => "update",
+        Command::Ps(_) => "ps",
+        Command::Events(_) => "events",
     }
 }
 
@@ -51,6 +56,11 @@ fn main() {
         Command::List(a) => commands::list::run(g, a),
         Command::Spec(a) => commands::spec::run(a),
         Command::Features => commands::features::run(),
+        Command::Pause(a) => commands::pause::run(g, a),
+        Command::Resume(a) => commands::resume::run(g, a),
+        Command::Update(a) => commands::update::run(g, a),
+        Command::Ps(a) => commands::ps::run(g, a),
+        Command::Events(a) => commands::events::run(g, a),
     };
     match result {
         Ok(code) => std::process::exit(code),

@@ -76,10 +76,11 @@ fn memory(dir: &Path, m: &LinuxMemory, update: bool) -> Result<(), CgroupError> 
     if let (true, Some(true), Some(limit)) = (update, m.check_before_update(), m.limit()) {
         check_usage(dir, limit, "memory.usage_in_bytes")?;
     }
-    if let Some(r) = m.reservation() {
+    // As in runc, a 0 limit or reservation means "not set", not "no memory at all".
+    if let Some(r) = m.reservation().filter(|r| *r != 0) {
         write_file(dir, "memory.soft_limit_in_bytes", &v1_bytes(r))?;
     }
-    limit_and_swap(dir, m.limit(), m.swap())?;
+    limit_and_swap(dir, m.limit().filter(|l| *l != 0), m.swap())?;
     // Kernel memory limits are deprecated; newer kernels drop the files or refuse the write.
     for (val, file) in [
         (m.kernel(), "memory.kmem.limit_in_bytes"),

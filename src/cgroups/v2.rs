@@ -87,11 +87,13 @@ fn memory(dir: &Path, m: &LinuxMemory, update: bool) -> Result<(), CgroupError> 
     if let (true, Some(true), Some(limit)) = (update, m.check_before_update(), m.limit()) {
         check_usage(dir, limit, "memory.current")?;
     }
-    if let Some(r) = m.reservation() {
+    // As in runc, a 0 limit or reservation means "not set", not "no memory at all".
+    let limit = m.limit().filter(|l| *l != 0);
+    if let Some(r) = m.reservation().filter(|r| *r != 0) {
         write_file(dir, "memory.low", &v2_bytes(r))?;
     }
     // An update may change swap alone; the split needs the limit that is in force.
-    let limit_in_force = match m.limit() {
+    let limit_in_force = match limit {
         Some(l) => Some(l),
         None if m.swap().is_some() => Some(read_limit(dir)?),
         None => None,
@@ -108,7 +110,7 @@ fn memory(dir: &Path, m: &LinuxMemory, update: bool) -> Result<(), CgroupError> 
     if let Some(s) = swap.as_deref().filter(|_| has_file(dir, "memory.swap.max")) {
         write_file(dir, "memory.swap.max", s)?;
     }
-    if let Some(l) = m.limit() {
+    if let Some(l) = limit {
         write_file(dir, "memory.max", &v2_bytes(l))?;
     }
     // kernel, kernelTCP, swappiness, disableOOMKiller and useHierarchy have no v2 files.

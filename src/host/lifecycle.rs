@@ -112,7 +112,10 @@ impl Container {
             .ok_or_else(|| LifecycleError::Creating(self.dir.id.clone()))?;
         saved.status = Status::Running;
         self.dir.save(saved)?;
-        let state = self.oci_state();
+        // The process was executed: poststart sees "running" even if it has already exited.
+        let mut state = self.oci_state();
+        state["status"] = serde_json::json!(Status::Running);
+        state["pid"] = serde_json::json!(self.saved.as_ref().map_or(0, |s| s.pid));
         let hooks = self.saved.as_ref().and_then(|s| s.hooks.clone());
         hooks::run(
             hooks.as_ref().and_then(|h| h.poststart().clone()).as_ref(),
