@@ -83,6 +83,13 @@ pub enum CgroupError {
         #[source]
         source: Errno,
     },
+    #[error("systemd: {op} unit {unit:?}")]
+    Systemd {
+        op: &'static str,
+        unit: String,
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
     #[error("{op} cgroup {path:?}: timed out")]
     Timeout { op: &'static str, path: PathBuf },
 }

@@ -10,9 +10,13 @@ mod fsio;
 pub mod layout;
 pub mod path;
 pub mod stats;
+mod systemd;
+pub mod systemd_devices;
+pub mod systemd_props;
 mod v1;
 mod v2;
 
+use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet};
 use std::os::fd::OwnedFd;
 use std::path::PathBuf;
@@ -37,7 +41,7 @@ pub use path::SystemdUnit;
 pub struct CgroupConfig {
     /// Path from each hierarchy's root, e.g. "/brick/ID".
     pub path: String,
-    /// The systemd unit, when --systemd-cgroup is on (created as a plain directory for now).
+    /// The systemd unit, when --systemd-cgroup is on (see Cgroup::systemd for who makes it).
     pub systemd_unit: Option<SystemdUnit>,
     pub resources: Option<LinuxResources>,
     /// Allow rules appended after the spec's device rules: defaults, then linux.devices.
@@ -89,6 +93,13 @@ pub struct Cgroup {
     /// The cgroup2 directory; on hybrid hosts it holds the processes but no resources.
     pub v2: Option<PathBuf>,
     pub device_extra: Vec<DeviceRule>,
+    /// The transient scope that owns this cgroup: set when systemd is PID 1 and the
+    /// systemd driver is on; otherwise the cgroupfs driver makes the same path.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub systemd: Option<SystemdUnit>,
+    /// Resources waiting for the scope, which systemd makes only once it has a pid (add_pid).
+    #[serde(skip)]
+    pending: RefCell<Option<LinuxResources>>,
 }
 
 impl Cgroup {
@@ -104,13 +115,16 @@ impl Cgroup {
             v1: layout.v1_dirs(&cfg.path),
             v2: layout.v2_dir(&cfg.path),
             device_extra: cfg.device_extra.clone(),
+            systemd: None,
+            pending: RefCell::new(None),
         }
     }
 
     /// Make the directories in every hierarchy and apply the resources; on failure remove them.
+    /// Under systemd nothing is made yet: the scope needs a pid, so add_pid makes it.
     pub fn create(cfg: &CgroupConfig) -> Result<Cgroup, CgroupError> {
         let layout = Layout::detect()?;
-        let cg = Cgroup::on(&layout, cfg);
+        let mut cg = Cgroup::on(&layout, cfg);
         for dir in cg.dirs() {
             let mut pids = Vec::new();
             procs_recursive(&dir, &mut pids)?;
@@ -118,8 +132,15 @@ impl Cgroup {
                 return Err(CgroupError::NotEmpty { path: dir });
             }
         }
+        if let Some(unit) = systemd::choose(cfg.systemd_unit.as_ref()) {
+            let res = cfg.resources.clone().unwrap_or_default();
+            systemd::check(cg.mode, &res, &cg.device_extra)?;
+            cg.systemd = Some(unit);
+            cg.pending = RefCell::new(Some(res));
+            return Ok(cg);
+        }
         let mut made = Vec::new();
-        let res = cg.populate(&layout, cfg, &mut made);
+        let res = cg.populate(&layout, cfg.resources.as_ref(), &mut made);
         if res.is_err() {
             remove_dirs(&made);
         }
@@ -129,7 +150,7 @@ impl Cgroup {
     fn populate(
         &self,
         layout: &Layout,
-        cfg: &CgroupConfig,
+        resources: Option<&LinuxResources>,
         made: &mut Vec<PathBuf>,
     ) -> Result<(), CgroupError> {
         for dir in self.dirs() {
@@ -144,10 +165,13 @@ impl Cgroup {
                 inherit_cpuset(dir)?;
             }
         }
-        if let (Mode::V2, Some((mount, _)), Some(leaf)) = (self.mode, &layout.unified, &self.v2) {
+        // Under systemd the ancestors are its slices: Delegate=yes enables the controllers.
+        if let (Mode::V2, Some((mount, _)), Some(leaf), None) =
+            (self.mode, &layout.unified, &self.v2, &self.systemd)
+        {
             v2::enable_controllers(mount, leaf)?;
         }
-        match &cfg.resources {
+        match resources {
             Some(r) => self.apply(r, false),
             None => self.apply(&LinuxResources::default(), false),
         }
@@ -185,8 +209,15 @@ impl Cgroup {
         set.into_iter().cloned().collect()
     }
 
-    /// Move `pid` into this cgroup in every hierarchy.
+    /// Move `pid` into this cgroup in every hierarchy. Under systemd the first call starts the
+    /// scope with `pid` in it, then makes what systemd does not (other v1 hierarchies) and
+    /// applies the resources through cgroupfs on the scope's directories.
     pub fn add_pid(&self, pid: i32) -> Result<(), CgroupError> {
+        let pending = self.pending.borrow_mut().take();
+        if let (Some(unit), Some(res)) = (&self.systemd, pending) {
+            systemd::start(unit, self.mode, pid, &self.path, &res, &self.device_extra)?;
+            self.populate(&Layout::detect()?, Some(&res), &mut Vec::new())?;
+        }
         for dir in self.dirs() {
             write_file(&dir, "cgroup.procs", &pid.to_string())?;
         }
@@ -195,7 +226,8 @@ impl Cgroup {
 
     /// O_DIRECTORY fd of the cgroup2 directory for clone3(CLONE_INTO_CGROUP); None unless pure v2.
     pub fn v2_dir_fd(&self) -> Result<Option<OwnedFd>, CgroupError> {
-        let (Mode::V2, Some(dir)) = (self.mode, &self.v2) else {
+        // A systemd scope's directory appears only after clone, when systemd moves the pid.
+        let (Mode::V2, Some(dir), None) = (self.mode, &self.v2, &self.systemd) else {
             return Ok(None);
         };
         let flags = OFlag::O_DIRECTORY | OFlag::O_RDONLY | OFlag::O_CLOEXEC;
@@ -267,6 +299,9 @@ impl Cgroup {
 
     /// Apply new resources to a running container (brick update).
     pub fn update(&self, res: &LinuxResources) -> Result<(), CgroupError> {
+        if let Some(unit) = &self.systemd {
+            systemd::update(unit, self.mode, res, &self.device_extra)?;
+        }
         self.apply(res, true)
     }
 
@@ -284,12 +319,16 @@ impl Cgroup {
     /// SIGKILL whatever is left, wait until empty, then remove every directory; idempotent.
     pub fn destroy(&self) -> Result<(), CgroupError> {
         let dirs: Vec<PathBuf> = self.dirs().into_iter().filter(|d| d.exists()).collect();
-        if dirs.is_empty() {
-            return Ok(());
-        }
-        if !self.pids()?.is_empty() {
+        if !dirs.is_empty() && !self.pids()?.is_empty() {
             self.kill_all(libc::SIGKILL)?;
             self.wait_empty()?;
+        }
+        if let Some(unit) = &self.systemd {
+            // The scope is empty now; stopping it releases the name. Without D-Bus the
+            // container must still be deletable, so this only warns.
+            if let Err(e) = systemd::stop(unit) {
+                crate::log::warn(&crate::error::chain(&e));
+            }
         }
         for dir in &dirs {
             rmdir_tree(dir)?;
