@@ -95,6 +95,8 @@ pub enum Command {
     Ps(PsArgs),
     /// Show the container's resource usage and OOM events
     Events(EventsArgs),
+    /// Execute a new process inside the container
+    Exec(Box<ExecArgs>),
 }
 
 #[derive(Args, Debug)]
@@ -270,4 +272,62 @@ pub struct EventsArgs {
     #[arg(long)]
     pub stats: bool,
     pub id: String,
+}
+
+#[derive(Args, Debug)]
+pub struct ExecArgs {
+    /// Path to a runtime-spec process.json (then no command is given)
+    #[arg(short, long, value_name = "FILE")]
+    pub process: Option<PathBuf>,
+    /// Allocate a pseudo-TTY
+    #[arg(short, long)]
+    pub tty: bool,
+    /// AF_UNIX socket that receives the master end of the pseudoterminal
+    #[arg(long = "console-socket", value_name = "PATH")]
+    pub console_socket: Option<PathBuf>,
+    /// Current working directory in the container
+    #[arg(long, value_name = "DIR")]
+    pub cwd: Option<PathBuf>,
+    /// Set an environment variable (NAME=VALUE; repeatable)
+    #[arg(short, long, value_name = "NAME=VALUE")]
+    pub env: Vec<String>,
+    /// UID (format: <uid>[:<gid>])
+    #[arg(short, long, value_name = "UID[:GID]")]
+    pub user: Option<String>,
+    /// Additional gid (repeatable)
+    #[arg(
+        short = 'g',
+        long = "additional-gids",
+        value_name = "GID",
+        value_delimiter = ','
+    )]
+    pub additional_gids: Vec<u32>,
+    /// Add a capability to the bounding, effective and permitted sets (repeatable)
+    #[arg(short, long, value_name = "CAP")]
+    pub cap: Vec<String>,
+    /// Set no_new_privs for the process
+    #[arg(long = "no-new-privs")]
+    pub no_new_privs: bool,
+    /// AppArmor profile for the process
+    #[arg(long, value_name = "PROFILE")]
+    pub apparmor: Option<String>,
+    /// SELinux label for the process
+    #[arg(long = "process-label", value_name = "LABEL")]
+    pub process_label: Option<String>,
+    /// Detach from the process: return once it has started
+    #[arg(short, long)]
+    pub detach: bool,
+    /// File to write the process's host pid to
+    #[arg(long = "pid-file", value_name = "PATH")]
+    pub pid_file: Option<PathBuf>,
+    /// Pass N additional file descriptors (from 3) to the process
+    #[arg(long = "preserve-fds", default_value_t = 0, value_name = "N")]
+    pub preserve_fds: u32,
+    /// Allow exec in a paused container
+    #[arg(long = "ignore-paused")]
+    pub ignore_paused: bool,
+    pub id: String,
+    /// The command and its arguments
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+    pub args: Vec<String>,
 }

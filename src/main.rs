@@ -20,6 +20,7 @@ fn verb(c: &Command) -> &'static str {
         Command::Update(_) => "update",
         Command::Ps(_) => "ps",
         Command::Events(_) => "events",
+        Command::Exec(_) => "exec",
     }
 }
 
@@ -61,6 +62,7 @@ fn main() {
         Command::Update(a) => commands::update::run(g, a),
         Command::Ps(a) => commands::ps::run(g, a),
         Command::Events(a) => commands::events::run(g, a),
+        Command::Exec(a) => commands::exec::run(g, a),
     };
     match result {
         Ok(code) => std::process::exit(code),

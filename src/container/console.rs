@@ -49,6 +49,16 @@ pub fn setup(
     let Some(socket) = socket else {
         return Ok(());
     };
+    let slave = attach_pty(socket, size)?;
+    rootfs::mount_console(slave.as_fd()).map_err(ConsoleError::Bind)
+}
+
+/// A new pty: its master sent to `socket`, its slave our controlling terminal and stdio.
+/// Returns the slave (for /dev/console); `exec` uses this without the /dev/console bind.
+pub fn attach_pty(
+    socket: OwnedFd,
+    size: Option<oci_spec::runtime::Box>,
+) -> Result<OwnedFd, ConsoleError> {
     let master = nix::fcntl::open(
         "/dev/ptmx",
         nix::fcntl::OFlag::O_RDWR | nix::fcntl::OFlag::O_NOCTTY | nix::fcntl::OFlag::O_CLOEXEC,
@@ -106,5 +116,5 @@ pub fn setup(
             return Err(ConsoleError::Dup(Errno::last()));
         }
     }
-    rootfs::mount_console(slave.as_fd()).map_err(ConsoleError::Bind)
+    Ok(slave)
 }

@@ -3,6 +3,7 @@
 pub mod caps;
 pub mod console;
 pub mod exec;
+pub mod exec_flow;
 pub mod fds;
 pub mod identity;
 pub mod init_flow;

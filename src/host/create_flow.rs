@@ -274,7 +274,7 @@ pub fn launch(
                     .as_ref()
                     .and_then(|s| s.notify.as_ref())
                     .map(|n| (n.listener_path.clone(), n.metadata.clone())),
-                config: None,
+                config: Some(crate::plan::exec::saved_config(&plan.spec)),
             };
             let written =
                 dir.save(&saved)

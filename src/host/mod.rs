@@ -2,6 +2,8 @@
 
 pub mod cgroup_verbs;
 pub mod create_flow;
+pub mod exec_flow;
+pub mod exec_tty;
 pub mod foreground;
 pub mod hooks;
 pub mod idmap;

@@ -40,7 +40,11 @@ pub fn spawn(
 ) -> Result<Pid, SpawnError> {
     let mut args = CloneArgs {
         flags: flags.bits() as u64,
-        exit_signal: libc::SIGCHLD as u64,
+        // With CLONE_PARENT the kernel wants 0: the child inherits the caller's exit signal.
+        exit_signal: match flags.contains(CloneFlags::CLONE_PARENT) {
+            true => 0,
+            false => libc::SIGCHLD as u64,
+        },
         ..Default::default()
     };
     if let Some(fd) = cgroup {

@@ -1,5 +1,6 @@
 //! Bundle → LaunchPlan: everything decided without side effects, before anything is touched.
 
+pub mod exec;
 pub mod namespaces;
 pub mod process;
 pub mod rootfs;
