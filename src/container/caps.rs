@@ -13,6 +13,8 @@ pub enum CapsError {
     Capset(#[source] Errno),
     #[error("clear the ambient set")]
     AmbientClear(#[source] caps::errors::CapsError),
+    #[error("raise {0} in the ambient set")]
+    Ambient(Capability, #[source] caps::errors::CapsError),
 }
 
 pub fn drop_bounding(sets: &CapSets) -> Result<(), CapsError> {
@@ -73,11 +75,9 @@ pub fn apply(sets: &CapSets) -> Result<(), CapsError> {
         return Err(CapsError::Capset(Errno::last()));
     }
     caps::clear(None, CapSet::Ambient).map_err(CapsError::AmbientClear)?;
+    // The plan kept only ambient capabilities that are permitted and inheritable.
     for cap in &sets.ambient {
-        // Ambient needs the capability in both permitted and inheritable; runc skips others too.
-        if caps::raise(None, CapSet::Ambient, *cap).is_err() {
-            crate::log::warn(&format!("process.capabilities.ambient: cannot raise {cap} (not in permitted and inheritable); skipped"));
-        }
+        caps::raise(None, CapSet::Ambient, *cap).map_err(|e| CapsError::Ambient(*cap, e))?;
     }
     Ok(())
 }

@@ -121,7 +121,7 @@ pub fn plan(process: &Process, last_cap: u8) -> Result<ProcessPlan, ProcessPlanE
         rlimits.push((res, r.soft(), r.hard(), name));
     }
     let c = process.capabilities().as_ref();
-    let caps = CapSets {
+    let mut caps = CapSets {
         bounding: cap_set(c.and_then(|c| c.bounding().as_ref()), "bounding", last_cap)?,
         effective: cap_set(
             c.and_then(|c| c.effective().as_ref()),
@@ -140,6 +140,25 @@ pub fn plan(process: &Process, last_cap: u8) -> Result<ProcessPlan, ProcessPlanE
         )?,
         ambient: cap_set(c.and_then(|c| c.ambient().as_ref()), "ambient", last_cap)?,
     };
+    // The kernel raises an ambient capability only if it is permitted and inheritable; runc
+    // skips the others silently, so the plan drops them here, said once at debug level.
+    let raisable: CapsHashSet = caps
+        .permitted
+        .intersection(&caps.inheritable)
+        .copied()
+        .collect();
+    let skipped: Vec<String> = caps
+        .ambient
+        .difference(&raisable)
+        .map(|c| c.to_string())
+        .collect();
+    if !skipped.is_empty() {
+        crate::log::debug(&format!(
+            "process.capabilities.ambient: {} not in permitted and inheritable; skipped",
+            skipped.join(", ")
+        ));
+        caps.ambient.retain(|c| raisable.contains(c));
+    }
     Ok(ProcessPlan {
         args,
         env,
@@ -205,6 +224,19 @@ mod tests {
             "never grant inheritable caps not asked for"
         );
         assert!(p.no_new_privs);
+    }
+
+    #[test]
+    fn ambient_needs_permitted_and_inheritable() {
+        let p = plan(
+            &process(serde_json::json!({"cwd": "/", "args": ["x"], "user": {"uid": 0, "gid": 0},
+                "capabilities": {"permitted": ["CAP_CHOWN", "CAP_KILL"], "inheritable": ["CAP_KILL"],
+                    "ambient": ["CAP_CHOWN", "CAP_KILL"]}})),
+            40,
+        )
+        .unwrap();
+        assert_eq!(p.caps.ambient.len(), 1);
+        assert!(p.caps.ambient.contains(&Capability::CAP_KILL));
     }
 
     #[test]
