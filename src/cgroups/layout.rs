@@ -109,6 +109,14 @@ pub fn parse_mountinfo(text: &str, pure_v2: bool) -> Layout {
         }
         let root = unescape(pre[3]);
         let mount_point = PathBuf::from(unescape(pre[4]));
+        // A later mount on or above a cgroup mount hides it (e.g. a tmpfs over the unified dir).
+        if unified
+            .as_ref()
+            .is_some_and(|(p, _)| p.starts_with(&mount_point))
+        {
+            unified = None;
+        }
+        v1.retain(|_, m| !m.mount_point.starts_with(&mount_point));
         match post[0] {
             "cgroup2" => {
                 // Prefer /sys/fs/cgroup (pure v2) or the first cgroup2 mount seen.
@@ -204,6 +212,16 @@ mod tests {
             l.v1_dirs("/brick/x")["memory"],
             PathBuf::from("/sys/fs/cgroup/memory/brick/x")
         );
+    }
+
+    #[test]
+    fn a_mount_over_a_cgroup_mount_hides_it() {
+        let text = format!("{HYBRID}50 41 0:60 / /sys/fs/cgroup/unified rw - tmpfs none rw\n");
+        let l = parse_mountinfo(&text, false);
+        assert_eq!(l.mode, Mode::V1, "the covered cgroup2 is not usable");
+        assert!(l.unified.is_none());
+        let text = format!("{HYBRID}51 31 0:61 / /sys/fs/cgroup rw - tmpfs none rw\n");
+        assert!(parse_mountinfo(&text, false).v1.is_empty());
     }
 
     #[test]

@@ -113,9 +113,7 @@ impl Container {
         saved.status = Status::Running;
         self.dir.save(saved)?;
         // The process was executed: poststart sees "running" even if it has already exited.
-        let mut state = self.oci_state();
-        state["status"] = serde_json::json!(Status::Running);
-        state["pid"] = serde_json::json!(self.saved.as_ref().map_or(0, |s| s.pid));
+        let state = self.state_as(Status::Running);
         let hooks = self.saved.as_ref().and_then(|s| s.hooks.clone());
         hooks::run(
             hooks.as_ref().and_then(|h| h.poststart().clone()).as_ref(),
@@ -123,6 +121,14 @@ impl Container {
             &state,
         )?;
         Ok(())
+    }
+
+    /// The state as of a lifecycle step, not the live one: the workload may already have exited.
+    fn state_as(&self, status: Status) -> serde_json::Value {
+        let mut state = self.oci_state();
+        state["status"] = serde_json::json!(status);
+        state["pid"] = serde_json::json!(self.saved.as_ref().map_or(0, |s| s.pid));
+        state
     }
 
     /// Reads the gate until it closes at execve; forwards a seccomp notify fd on the way.
@@ -145,7 +151,7 @@ impl Container {
                     crate::host::create_flow::forward_to_listener(
                         target.as_ref(),
                         fd,
-                        &self.oci_state(),
+                        &self.state_as(Status::Created),
                     )?;
                 }
             }
