@@ -12,7 +12,7 @@ DEMO_DIR ?= build/demo
 APT_PKGS := build-essential pkg-config libseccomp-dev libselinux1-dev clang libclang-dev \
             busybox-static jq util-linux procps
 
-.PHONY: all build install deps demo test unit lint integration probe clean
+.PHONY: all build install deps demo test unit lint integration probe clean bench bench-smoke
 
 all: build
 
@@ -49,6 +49,14 @@ integration: build probe
 
 # The whole suite, as CI runs it.
 test: deps lint unit integration
+
+# brick vs crun vs runc side by side (bench/README.md); prints a table, writes bench/results.json.
+bench: build
+	sh bench/bench.sh
+
+# One iteration of every case, as CI runs it (measures only, asserts nothing).
+bench-smoke: build
+	mkdir -p build && BENCH_N=1 BENCH_ROUNDS=1 BENCH_PODMAN_N=1 BENCH_OUT=build/bench-smoke.json sh bench/bench.sh
 
 clean:
 	$(CARGO) clean
