@@ -12,7 +12,7 @@ DEMO_DIR ?= build/demo
 APT_PKGS := build-essential pkg-config libseccomp-dev libselinux1-dev clang libclang-dev \
             busybox-static jq util-linux procps
 
-.PHONY: all build install deps demo test unit lint integration probe clean bench bench-smoke
+.PHONY: all build install deps demo test unit lint integration probe clean bench bench-smoke test-clients ci
 
 all: build
 
@@ -49,6 +49,16 @@ integration: build probe
 
 # The whole suite, as CI runs it.
 test: deps lint unit integration
+
+# podman (conmon), containerd (ctr + runc shim) and buildah driving brick end to end; each
+# suite installs its Debian packages and configures its client only through its own files.
+test-clients: build
+	bash integration/clients/podman.sh
+	bash integration/clients/containerd.sh
+	bash integration/clients/buildah.sh
+
+# What .ci/run does: everything above, plus a one-iteration bench so that it keeps working.
+ci: test test-clients bench-smoke
 
 # brick vs crun vs runc side by side (bench/README.md); prints a table, writes bench/results.json.
 bench: build
