@@ -66,3 +66,17 @@ test_terminal_false_rejects_console_socket() {
     run rt create --console-socket "$T/nosock" -b "$b" "$(new_id)"
     assert_fail "--console-socket with terminal: false must fail"
 }
+
+test_terminal_run_foreground_proxies_pty() {
+    # run -t in the foreground without --console-socket: the runtime holds the pty itself,
+    # copies it to its stdout and returns the process's status.
+    local b
+    is_runc && skip "runc 1.1.5 opens /dev/tty for run -t, and the suite has no terminal"
+    b=$(bundle_new)
+    cfg "$b" '.process.terminal = true'
+    args "$b" /bin/sh -c 'tty; echo hello-from-pty; exit 3'
+    run rt run -b "$b" "$(new_id)"
+    assert_rc 3 "the exit status comes back through the proxy"
+    assert_contains "$out" hello-from-pty
+    assert_contains "$out" /dev/pts/
+}

@@ -9,7 +9,7 @@ pub fn run(g: &Global, a: &CreateArgs) -> CmdResult {
         &a.id,
         &bundle,
         &launch_options(g, &a.opts),
-        a.opts.console_socket.as_deref(),
+        create_flow::Console::Socket(a.opts.console_socket.as_deref()),
         a.opts.pid_file.as_deref(),
     )?;
     Ok(0)

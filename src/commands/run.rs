@@ -1,7 +1,8 @@
 use super::{launch_options, CmdResult};
 use crate::cli::{Global, RunArgs};
 use crate::host::lifecycle::Container;
-use crate::host::{create_flow, foreground};
+use crate::host::create_flow::{self, Console};
+use crate::host::{exec_tty, foreground};
 
 /// create + start, then (unless --detach) wait, forward signals, delete, exit with its status.
 pub fn run(g: &Global, a: &RunArgs) -> CmdResult {
@@ -11,7 +12,11 @@ pub fn run(g: &Global, a: &RunArgs) -> CmdResult {
         &a.id,
         &bundle,
         &launch_options(g, &a.opts),
-        a.opts.console_socket.as_deref(),
+        // A terminal without --console-socket in the foreground: brick holds the pty itself.
+        match (&a.opts.console_socket, a.detach) {
+            (None, false) => Console::Proxy,
+            (path, _) => Console::Socket(path.as_deref()),
+        },
         a.opts.pid_file.as_deref(),
     )?;
     drop(dir);
@@ -29,7 +34,10 @@ pub fn run(g: &Global, a: &RunArgs) -> CmdResult {
         return Ok(0);
     };
     drop(c);
-    let code = foreground::wait(created.pid, &set)?;
+    let code = match &created.console {
+        Some(sock) => exec_tty::proxy(exec_tty::recv_master(sock)?, created.pid, &set)?,
+        None => foreground::wait(created.pid, &set)?,
+    };
     if !a.keep {
         Container::load(&g.root, &a.id)?.delete(true)?;
     }

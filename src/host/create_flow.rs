@@ -51,6 +51,8 @@ pub struct Created {
     pub pid: i32,
     pub start_time: u64,
     pub cgroup: Option<Cgroup>,
+    /// brick's end of the console socket when it proxies the pty itself.
+    pub console: Option<OwnedFd>,
 }
 
 /// The OCI state given to hooks on stdin.
@@ -65,14 +67,27 @@ pub fn hook_state(plan: &LaunchPlan, pid: i32, status: &str) -> serde_json::Valu
     })
 }
 
-fn connect_console(path: Option<&Path>, terminal: bool) -> Result<Option<OwnedFd>, CreateError> {
-    match (terminal, path) {
-        (false, Some(_)) => Err(CreateError::ConsoleSocketWithoutTerminal),
-        (false, None) => Ok(None),
-        (true, None) => Err(CreateError::NoConsoleSocket),
-        (true, Some(p)) => UnixStream::connect(p)
-            .map(|s| Some(OwnedFd::from(s)))
+/// Where the pty master goes: to a --console-socket, or (run -t in the foreground) to brick.
+pub enum Console<'a> {
+    Socket(Option<&'a Path>),
+    Proxy,
+}
+
+/// The child's end of the console socket, and brick's own end when brick proxies the pty.
+fn connect_console(
+    console: &Console<'_>,
+    terminal: bool,
+) -> Result<(Option<OwnedFd>, Option<OwnedFd>), CreateError> {
+    match (terminal, console) {
+        (false, Console::Socket(Some(_))) => Err(CreateError::ConsoleSocketWithoutTerminal),
+        (false, _) => Ok((None, None)),
+        (true, Console::Socket(None)) => Err(CreateError::NoConsoleSocket),
+        (true, Console::Socket(Some(p))) => UnixStream::connect(p)
+            .map(|s| (Some(OwnedFd::from(s)), None))
             .map_err(|e| CreateError::ConsoleSocket(p.to_path_buf(), e)),
+        (true, Console::Proxy) => UnixStream::pair()
+            .map(|(a, b)| (Some(OwnedFd::from(a)), Some(OwnedFd::from(b))))
+            .map_err(|e| CreateError::ConsoleSocket("socketpair".into(), e)),
     }
 }
 
@@ -111,18 +126,19 @@ fn abort_child(pid: Pid) {
 pub fn create(
     plan: &LaunchPlan,
     dir: &ContainerDir,
-    console_socket: Option<&Path>,
+    console: &Console<'_>,
 ) -> Result<Created, CreateError> {
     let cgroup = match &plan.cgroup {
         Some(cfg) => Some(Cgroup::create(cfg)?),
         None => None,
     };
-    let result = spawn_and_sync(plan, dir, console_socket, cgroup.as_ref());
+    let result = spawn_and_sync(plan, dir, console, cgroup.as_ref());
     match result {
-        Ok((pid, start_time)) => Ok(Created {
+        Ok((pid, start_time, console)) => Ok(Created {
             pid,
             start_time,
             cgroup,
+            console,
         }),
         Err(e) => {
             if let Some(cg) = &cgroup {
@@ -136,11 +152,11 @@ pub fn create(
 fn spawn_and_sync(
     plan: &LaunchPlan,
     dir: &ContainerDir,
-    console_socket: Option<&Path>,
+    console: &Console<'_>,
     cgroup: Option<&Cgroup>,
-) -> Result<(i32, u64), CreateError> {
+) -> Result<(i32, u64, Option<OwnedFd>), CreateError> {
     let gate = gate::listen_in(&dir.path)?;
-    let console = connect_console(console_socket, plan.process.terminal)?;
+    let (console, own_console) = connect_console(console, plan.process.terminal)?;
     let (parent_end, child_end) = Channel::pair()?;
     let parent_slot = std::cell::Cell::new(Some(parent_end));
     let cgroup_fd = match cgroup {
@@ -170,7 +186,7 @@ fn spawn_and_sync(
     match sync(plan, pid, &parent_end, cgroup, cgroup_fd.is_some()) {
         Ok(()) => {
             let start_time = liveness::read_stat(pid.as_raw()).map_or(0, |s| s.start_time);
-            Ok((pid.as_raw(), start_time))
+            Ok((pid.as_raw(), start_time, own_console))
         }
         Err(e) => {
             abort_child(pid);
@@ -236,7 +252,7 @@ pub fn launch(
     id: &str,
     bundle_dir: &Path,
     opts: &crate::plan::LaunchOptions,
-    console_socket: Option<&Path>,
+    console: Console<'_>,
     pid_file: Option<&Path>,
 ) -> Result<(ContainerDir, Created), LaunchError> {
     crate::state::id::validate(id)?;
@@ -244,7 +260,7 @@ pub fn launch(
     crate::validate::validate(&bundle.spec)?;
     let plan = crate::plan::build(id, bundle, opts)?;
     let dir = ContainerDir::claim(root, id)?;
-    let done = create(&plan, &dir, console_socket)
+    let done = create(&plan, &dir, &console)
         .map_err(LaunchError::from)
         .and_then(|created| {
             let saved = crate::state::Saved {
