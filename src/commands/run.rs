@@ -1,7 +1,7 @@
 use super::{launch_options, CmdResult};
 use crate::cli::{Global, RunArgs};
-use crate::host::lifecycle::Container;
 use crate::host::create_flow::{self, Console};
+use crate::host::lifecycle::Container;
 use crate::host::{exec_tty, foreground};
 
 /// create + start, then (unless --detach) wait, forward signals, delete, exit with its status.
