@@ -133,6 +133,16 @@ pub fn run(
     hooks.iter().try_for_each(|h| run_one(h, kind, &bytes))
 }
 
+/// Runs every hook of one kind even if some fail, warning for each (poststop, per the spec).
+pub fn run_warn(hooks: Option<&Vec<Hook>>, kind: &'static str, state: &serde_json::Value) {
+    let bytes = serde_json::to_vec(state).unwrap_or_default();
+    for h in hooks.into_iter().flatten() {
+        if let Err(e) = run_one(h, kind, &bytes) {
+            crate::log::warn(&crate::error::chain(&e));
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -115,12 +115,30 @@ impl Container {
         // The process was executed: poststart sees "running" even if it has already exited.
         let state = self.state_as(Status::Running);
         let hooks = self.saved.as_ref().and_then(|s| s.hooks.clone());
-        hooks::run(
+        let poststart = hooks::run(
             hooks.as_ref().and_then(|h| h.poststart().clone()).as_ref(),
             "poststart",
             &state,
-        )?;
+        );
+        // Spec v1.3: a failing poststart hook is an error, and the container is stopped.
+        if let Err(e) = poststart {
+            self.stop();
+            return Err(e.into());
+        }
         Ok(())
+    }
+
+    /// SIGKILL to every process of the container, waiting until its init is gone.
+    fn stop(&self) {
+        let Some(s) = &self.saved else {
+            return;
+        };
+        if let Some(cg) = self.cgroup() {
+            let _ = cg.thaw();
+            let _ = cg.kill_all(libc::SIGKILL);
+        }
+        let _ = kill(Pid::from_raw(s.pid), Signal::SIGKILL);
+        wait_gone(s.pid, s.start_time);
     }
 
     /// The state as of a lifecycle step, not the live one: the workload may already have exited.
@@ -184,16 +202,8 @@ impl Container {
             }
             _ => {}
         }
-        if let Some(s) = &self.saved {
-            if status != Status::Stopped {
-                let pid = Pid::from_raw(s.pid);
-                if let Some(cg) = self.cgroup() {
-                    let _ = cg.thaw();
-                    let _ = cg.kill_all(libc::SIGKILL);
-                }
-                let _ = kill(pid, Signal::SIGKILL);
-                wait_gone(s.pid, s.start_time);
-            }
+        if status != Status::Stopped {
+            self.stop();
         }
         if let Some(cg) = self.cgroup() {
             cg.destroy()?;
@@ -201,16 +211,13 @@ impl Container {
         let mut state = self.oci_state();
         state["status"] = serde_json::json!("stopped");
         let hooks = self.saved.as_ref().and_then(|s| s.hooks.clone());
-        let poststop = hooks::run(
+        // The spec: a failing poststop hook is a warning, and the remaining hooks still run.
+        hooks::run_warn(
             hooks.as_ref().and_then(|h| h.poststop().clone()).as_ref(),
             "poststop",
             &state,
         );
         self.dir.remove()?;
-        // The spec says a failing poststop hook is only a warning; delete still happened.
-        if let Err(e) = poststop {
-            crate::log::warn(&crate::error::chain(&e));
-        }
         Ok(())
     }
 }
