@@ -18,7 +18,7 @@ pub enum CapsError {
 }
 
 pub fn drop_bounding(sets: &CapSets) -> Result<(), CapsError> {
-    let last = crate::plan::process::kernel_last_cap();
+    let last = sets.last_cap;
     for cap in caps::all() {
         if cap.index() > last || sets.bounding.contains(&cap) {
             continue;

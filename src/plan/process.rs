@@ -22,6 +22,9 @@ pub struct CapSets {
     pub permitted: CapsHashSet,
     pub inheritable: CapsHashSet,
     pub ambient: CapsHashSet,
+    /// The kernel's highest capability, read by the parent: the child drops the bounding set
+    /// up to it without reading the container's /proc.
+    pub last_cap: u8,
 }
 
 #[derive(Debug, Clone)]
@@ -139,6 +142,7 @@ pub fn plan(process: &Process, last_cap: u8) -> Result<ProcessPlan, ProcessPlanE
             last_cap,
         )?,
         ambient: cap_set(c.and_then(|c| c.ambient().as_ref()), "ambient", last_cap)?,
+        last_cap,
     };
     // The kernel raises an ambient capability only if it is permitted and inheritable; runc
     // skips the others silently, so the plan drops them here, said once at debug level.
