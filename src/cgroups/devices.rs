@@ -126,7 +126,46 @@ pub fn build(
 }
 
 /// Reset the v1 device cgroup to deny-all, then apply the rules in order.
+/// Whether `outer` names every device `inner` names, and is not the very same entry.
+fn strictly_covers(outer: &DeviceRule, inner: &DeviceRule) -> bool {
+    let kind = outer.kind == 'a' || outer.kind == inner.kind;
+    let num = |o: Option<i64>, i: Option<i64>| o.is_none() || o == i;
+    let same = outer.kind == inner.kind && outer.major == inner.major && outer.minor == inner.minor;
+    kind && num(outer.major, inner.major) && num(outer.minor, inner.minor) && !same
+}
+
+/// A v1 device list that starts denying everything only removes exact entries: a deny inside
+/// a broader allow would silently do nothing, so it is refused (runc refuses it too).
+pub fn check_v1(rules: &[DeviceRule]) -> Result<(), CgroupError> {
+    let mut allows: Vec<&DeviceRule> = Vec::new();
+    for r in rules {
+        if r.kind == 'a' && r.major.is_none() && r.minor.is_none() {
+            // "a *:*" resets the list: deny-all starts an allow list, allow-all a deny list.
+            allows.clear();
+            if r.allow {
+                return Ok(());
+            }
+            continue;
+        }
+        if r.allow {
+            allows.push(r);
+            continue;
+        }
+        let hole = allows
+            .iter()
+            .find(|a| strictly_covers(a, r) && a.access.chars().any(|c| r.access.contains(c)));
+        if let Some(a) = hole {
+            return Err(CgroupError::DeviceHole {
+                rule: r.v1_line(),
+                allowed: a.v1_line(),
+            });
+        }
+    }
+    Ok(())
+}
+
 pub fn apply_v1(dir: &Path, rules: &[DeviceRule]) -> Result<(), CgroupError> {
+    check_v1(rules)?;
     write_file(dir, "devices.deny", "a")?;
     for r in rules {
         let file = if r.allow {
@@ -143,6 +182,44 @@ pub fn apply_v1(dir: &Path, rules: &[DeviceRule]) -> Result<(), CgroupError> {
 mod tests {
     use super::*;
     use oci_spec::runtime::{LinuxDeviceBuilder, LinuxDeviceCgroupBuilder};
+
+    #[test]
+    fn v1_refuses_a_deny_inside_a_wider_allow() {
+        let r =
+            |allow, kind, major, minor, access| DeviceRule::new(allow, kind, major, minor, access);
+        let hole = [
+            r(false, 'a', None, None, "rwm"),
+            r(true, 'c', Some(42), None, "rw"),
+            r(false, 'c', Some(42), Some(2), "rw"),
+        ];
+        assert!(matches!(
+            check_v1(&hole),
+            Err(CgroupError::DeviceHole { .. })
+        ));
+        let exact = [
+            r(false, 'a', None, None, "rwm"),
+            r(true, 'c', Some(42), Some(2), "rw"),
+            r(false, 'c', Some(42), Some(2), "rw"),
+        ];
+        assert!(
+            check_v1(&exact).is_ok(),
+            "an exact entry is removed by the kernel"
+        );
+        let other_access = [
+            r(false, 'a', None, None, "rwm"),
+            r(true, 'c', Some(42), None, "r"),
+            r(false, 'c', Some(42), Some(2), "w"),
+        ];
+        assert!(check_v1(&other_access).is_ok());
+        let blacklist = [
+            r(true, 'a', None, None, "rwm"),
+            r(false, 'c', Some(42), Some(2), "rw"),
+        ];
+        assert!(
+            check_v1(&blacklist).is_ok(),
+            "after allow-all, denies are exceptions"
+        );
+    }
 
     #[test]
     fn spec_rules() {

@@ -42,6 +42,10 @@ pub enum CgroupError {
     },
     #[error("invalid cgroupsPath {path:?}: {reason}")]
     InvalidPath { path: String, reason: &'static str },
+    #[error(
+        "linux.resources.devices: cgroup v1 cannot deny {rule:?} inside the allowed {allowed:?}"
+    )]
+    DeviceHole { rule: String, allowed: String },
     #[error("invalid {what} {value:?}: {reason}")]
     InvalidValue {
         what: &'static str,

@@ -51,7 +51,7 @@ pub fn apply(dirs: &Dirs, res: &LinuxResources, update: bool) -> Result<(), Cgro
         )?;
     }
     if let Some(n) = res.network() {
-        // Network tagging is not a limit, so hosts without net_cls/net_prio skip it as runc does.
+        // Network tagging is not a limit: hosts without net_cls/net_prio skip it (runc 1.1.5 refuses).
         if let (Some(id), Some(dir)) = (n.class_id(), dirs.get("net_cls")) {
             write_file(dir, "net_cls.classid", &id.to_string())?;
         }
