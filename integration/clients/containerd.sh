@@ -8,6 +8,8 @@
 # Output: `ok NAME` / `FAIL NAME` + trace / `skip NAME (why)`, then `N passed, N failed[, N skipped]`.
 set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=common.sh
+. "$HERE/common.sh"
 RUNTIME=$(readlink -f "${RUNTIME:-$HERE/../../target/release/brick}")
 PATTERN=${1:-}
 IMG=localhost/busybox:latest
@@ -57,49 +59,8 @@ chmod 755 "$WRAP"
 # runs "runc" from its PATH, inherited from containerd, so that one is the runtime under test too.
 ln -s "$WRAP" "$D/bin/runc"
 
-# ---- image: busybox rootfs -> OCI layout (layer, config, manifest, index) -> archive ----
-build_image() {
-    local root=$D/img/rootfs lay=$D/img/oci b=$D/img/oci/blobs/sha256 arch
-    mkdir -p "$root"/{bin,etc,dev,proc,sys,tmp,root,home/user,var/tmp} "$b"
-    cp /bin/busybox "$root/bin/busybox"
-    chroot "$root" /bin/busybox --install -s /bin
-    chmod 1777 "$root/tmp" "$root/var/tmp"
-    chown 1000:1000 "$root/home/user"
-    printf '%s\n' 'root:x:0:0:root:/root:/bin/sh' 'user:x:1000:1000:user:/home/user:/bin/sh' \
-        'nobody:x:65534:65534:nobody:/nonexistent:/bin/false' >"$root/etc/passwd"
-    printf '%s\n' 'root:x:0:' 'user:x:1000:' 'nogroup:x:65534:' >"$root/etc/group"
-    tar -C "$root" --numeric-owner --sort=name -cf "$D/img/layer.tar" . || return 1
-    local diff gz gzsize cfg cfgsize man mansize
-    diff=$(sha256sum <"$D/img/layer.tar" | cut -d' ' -f1)
-    gzip -n <"$D/img/layer.tar" >"$D/img/layer.tar.gz"
-    gz=$(sha256sum <"$D/img/layer.tar.gz" | cut -d' ' -f1)
-    gzsize=$(stat -c %s "$D/img/layer.tar.gz")
-    mv "$D/img/layer.tar.gz" "$b/$gz"
-    arch=$(dpkg --print-architecture 2>/dev/null || echo amd64)
-    jq -cn --arg diff "sha256:$diff" --arg arch "$arch" '{created: "2024-01-01T00:00:00Z",
-        architecture: $arch, os: "linux",
-        config: {Env: ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"],
-                 Cmd: ["sh"], WorkingDir: "/"},
-        rootfs: {type: "layers", diff_ids: [$diff]},
-        history: [{created: "2024-01-01T00:00:00Z", created_by: "brick integration: busybox-static"}]}' >"$D/img/config.json"
-    cfg=$(sha256sum <"$D/img/config.json" | cut -d' ' -f1)
-    cfgsize=$(stat -c %s "$D/img/config.json")
-    mv "$D/img/config.json" "$b/$cfg"
-    jq -cn --arg cfg "sha256:$cfg" --argjson cfgsize "$cfgsize" --arg gz "sha256:$gz" --argjson gzsize "$gzsize" \
-        '{schemaVersion: 2, mediaType: "application/vnd.oci.image.manifest.v1+json",
-          config: {mediaType: "application/vnd.oci.image.config.v1+json", digest: $cfg, size: $cfgsize},
-          layers: [{mediaType: "application/vnd.oci.image.layer.v1.tar+gzip", digest: $gz, size: $gzsize}]}' >"$D/img/manifest.json"
-    man=$(sha256sum <"$D/img/manifest.json" | cut -d' ' -f1)
-    mansize=$(stat -c %s "$D/img/manifest.json")
-    mv "$D/img/manifest.json" "$b/$man"
-    jq -cn --arg man "sha256:$man" --argjson mansize "$mansize" --arg name "$IMG" \
-        '{schemaVersion: 2, manifests: [{mediaType: "application/vnd.oci.image.manifest.v1+json",
-          digest: $man, size: $mansize, platform: {architecture: "amd64", os: "linux"},
-          annotations: {"io.containerd.image.name": $name, "org.opencontainers.image.ref.name": "latest"}}]}' >"$lay/index.json"
-    echo '{"imageLayoutVersion":"1.0.0"}' >"$lay/oci-layout"
-    tar -C "$lay" -cf "$D/img/busybox-oci.tar" oci-layout index.json blobs
-    rm -rf "$root" "$D/img/layer.tar"
-}
+# ---- image: the shared busybox OCI archive (common.sh) at $D/img/busybox-oci.tar ----
+build_image() { clients_oci_image "$D/img" "$IMG"; }
 
 # ---- containerd ----
 cat >"$D/config.toml" <<EOF
