@@ -82,7 +82,7 @@ export CONTAINERS_CONF=$D/containers.conf CONTAINERS_STORAGE_CONF=$D/storage.con
     CONTAINERS_REGISTRIES_CONF=$D/registries.conf TMPDIR=$D/tmp BUILDAH_ISOLATION=oci
 unset BUILDAH_RUNTIME
 
-b() { timeout 120 buildah --root "$D/root" --runroot "$D/runroot" --storage-driver overlay "$@"; }
+b() { timeout -k 5 120 buildah --root "$D/root" --runroot "$D/runroot" --storage-driver overlay "$@"; }
 
 cleanup_all() {
     b rm --all >/dev/null 2>&1
@@ -228,6 +228,9 @@ export -f b brun try fail expect_eq expect_in skip from used_runtime argv_lines
 export D IMG WRAP ARGV RUNTIME
 
 cases=$(declare -F | awk '{print $3}' | grep '^case_' | grep -v '^case_leftovers$'; echo case_leftovers)
+# shellcheck disable=SC2086
+export -f $cases
+CASE_TIMEOUT=${CASE_TIMEOUT:-300}
 pass=0 failn=0 skipped=0 i=0
 for fn in $cases; do
     name=${fn#case_}
@@ -236,13 +239,13 @@ for fn in $cases; do
     CASE_DIR=$D/cases/$name; mkdir -p "$CASE_DIR"
     N=c$i-${name//_/-}
     before=$(wc -l <"$ARGV" 2>/dev/null || echo 0)
-    (
-        export CASE_DIR N
+    # A watchdog per case: a hung client call becomes this case's failure, not a stalled suite.
+    CASE_DIR=$CASE_DIR N=$N timeout -k 5 "$CASE_TIMEOUT" bash -c '
         set -eE -o pipefail
-        trap 'echo "FAILED COMMAND (exit $?): $BASH_COMMAND"' ERR
-        $fn
-    ) >"$CASE_DIR/log" 2>&1 </dev/null
+        trap "echo \"FAILED COMMAND (exit \$?): \$BASH_COMMAND\"" ERR
+        "$0"' "$fn" >"$CASE_DIR/log" 2>&1 </dev/null
     rc=$?
+    [ $rc = 124 ] || [ $rc = 137 ] && echo "TIMEOUT after ${CASE_TIMEOUT}s" >>"$CASE_DIR/log"
     b rm "$N" >/dev/null 2>&1
     if [ $rc = 0 ]; then
         echo "ok $name"; pass=$((pass + 1))

@@ -18,7 +18,7 @@ IMG=localhost/busybox:latest
 [ -x "$RUNTIME" ] || { echo "containerd.sh: runtime not found: $RUNTIME" >&2; exit 2; }
 
 need=()
-for pair in containerd:containerd ctr:containerd jq:jq script:bsdutils timeout:coreutils; do
+for pair in containerd:containerd ctr:containerd jq:jq python3:python3 timeout:coreutils; do
     command -v "${pair%%:*}" >/dev/null 2>&1 || need+=("${pair#*:}")
 done
 [ -x /bin/busybox ] && ! ldd /bin/busybox >/dev/null 2>&1 || need+=(busybox-static)
@@ -79,17 +79,17 @@ EOF
 cleanup_all() {
     local id
     if [ -n "$CTRD_PID" ] && kill -0 "$CTRD_PID" 2>/dev/null; then
-        for id in $(timeout 30 ctr task ls -q 2>/dev/null); do
-            timeout 30 ctr task kill -s SIGKILL "$id" >/dev/null 2>&1
-            timeout 30 ctr task rm -f "$id" >/dev/null 2>&1
+        for id in $(timeout -k 5 30 ctr task ls -q 2>/dev/null); do
+            timeout -k 5 30 ctr task kill -s SIGKILL "$id" >/dev/null 2>&1
+            timeout -k 5 30 ctr task rm -f "$id" >/dev/null 2>&1
         done
-        for id in $(timeout 30 ctr c ls -q 2>/dev/null); do timeout 30 ctr c rm "$id" >/dev/null 2>&1; done
-        timeout 30 ctr image rm --sync "$IMG" >/dev/null 2>&1
-        for id in $(timeout 30 ctr snapshots ls 2>/dev/null | awk 'NR>1{print $1}'); do
-            timeout 30 ctr snapshots rm "$id" >/dev/null 2>&1
+        for id in $(timeout -k 5 30 ctr c ls -q 2>/dev/null); do timeout -k 5 30 ctr c rm "$id" >/dev/null 2>&1; done
+        timeout -k 5 30 ctr image rm --sync "$IMG" >/dev/null 2>&1
+        for id in $(timeout -k 5 30 ctr snapshots ls 2>/dev/null | awk 'NR>1{print $1}'); do
+            timeout -k 5 30 ctr snapshots rm "$id" >/dev/null 2>&1
         done
-        timeout 30 ctr content ls -q 2>/dev/null | xargs -r timeout 30 ctr content rm >/dev/null 2>&1
-        timeout 30 ctr namespaces rm "$NS" >/dev/null 2>&1
+        timeout -k 5 30 ctr content ls -q 2>/dev/null | xargs -r timeout -k 5 30 ctr content rm >/dev/null 2>&1
+        timeout -k 5 30 ctr namespaces rm "$NS" >/dev/null 2>&1
         kill "$CTRD_PID"
         for _ in $(seq 100); do kill -0 "$CTRD_PID" 2>/dev/null || break; sleep 0.1; done
         kill -0 "$CTRD_PID" 2>/dev/null && kill -9 "$CTRD_PID"
@@ -115,12 +115,12 @@ PATH=$D/bin:$PATH containerd --config "$D/config.toml" >"$D/containerd.log" 2>&1
 CTRD_PID=$!
 for _ in $(seq 100); do ctr version >/dev/null 2>&1 && break; sleep 0.1; done
 ctr version >/dev/null 2>&1 || { echo "containerd.sh: containerd did not start" >&2; tail -20 "$D/containerd.log" >&2; exit 2; }
-timeout 120 ctr image import "$D/img/busybox-oci.tar" >"$D/import.log" 2>&1 &&
+timeout -k 5 120 ctr image import "$D/img/busybox-oci.tar" >"$D/import.log" 2>&1 &&
     ctr image ls -q | grep -qx "$IMG" || { echo "containerd.sh: image import failed" >&2; cat "$D/import.log" >&2; exit 2; }
 
 # ---- helpers for cases (run in a subshell with set -eE) ----
-c() { timeout 60 ctr "$@"; }
-crun() { timeout 120 ctr run --fifo-dir "$D/fifo" --runc-binary "$WRAP" "$@"; }
+c() { timeout -k 5 60 ctr "$@"; }
+crun() { timeout -k 5 120 ctr run --fifo-dir "$D/fifo" --runc-binary "$WRAP" "$@"; }
 cexec() { c task exec --fifo-dir "$D/fifo" "$@"; }
 # out/rc of a command without tripping set -e
 try() { set +e; out=$("$@" 2>&1); rc=$?; set -e; }
@@ -180,13 +180,13 @@ case_exec() {
 }
 case_exec_tty() {
     sleeper $N
-    try script -qec "timeout 60 ctr task exec --fifo-dir $D/fifo -t --exec-id t1 $N sh -c 'tty; [ -t 0 ] && echo stdin-is-tty'" /dev/null
+    try "$PTYRUN" 60 ctr task exec --fifo-dir "$D/fifo" -t --exec-id t1 $N sh -c 'tty; [ -t 0 ] && echo stdin-is-tty'
     echo "$out"
     expect_in "$out" "/dev/pts/" "tty name"; expect_in "$out" "stdin-is-tty" "stdin is a tty"
     calls "$N" | grep -q -- "exec .*--console-socket" || fail "no exec --console-socket call"
 }
 case_run_tty() {
-    try script -qec "timeout 60 ctr run --fifo-dir $D/fifo --runc-binary $WRAP --rm -t $IMG $N sh -c 'tty; [ -t 1 ] && echo out-is-tty'" /dev/null
+    try "$PTYRUN" 60 ctr run --fifo-dir "$D/fifo" --runc-binary "$WRAP" --rm -t "$IMG" $N sh -c 'tty; [ -t 1 ] && echo out-is-tty'
     echo "$out"
     expect_in "$out" "/dev/pts/0" "tty name"; expect_in "$out" "out-is-tty" "stdout is a tty"
 }
@@ -333,9 +333,13 @@ case_leftovers() {
 }
 
 export -f c crun cexec try fail expect_eq expect_in skip rmc task_field wait_status cgpath cgfile calls sleeper
-export D NS IMG WRAP ARGV RUNTIME
+PTYRUN=$HERE/ptyrun.py
+export D NS IMG WRAP ARGV RUNTIME PTYRUN
 
 cases=$(declare -F | awk '{print $3}' | grep '^case_' | grep -v '^case_leftovers$'; echo case_leftovers)
+# shellcheck disable=SC2086
+export -f $cases
+CASE_TIMEOUT=${CASE_TIMEOUT:-300}
 pass=0 failn=0 skipped=0 i=0
 for fn in $cases; do
     name=${fn#case_}
@@ -343,17 +347,17 @@ for fn in $cases; do
     i=$((i + 1))
     CASE_DIR=$D/cases/$name; mkdir -p "$CASE_DIR"
     N=c$i-${name//_/-}
-    (
-        export CASE_DIR N
+    # A watchdog per case: a hung client call becomes this case's failure, not a stalled suite.
+    CASE_DIR=$CASE_DIR N=$N timeout -k 5 "$CASE_TIMEOUT" bash -c '
         set -eE -o pipefail
-        trap 'echo "FAILED COMMAND (exit $?): $BASH_COMMAND"' ERR
-        $fn
-    ) >"$CASE_DIR/log" 2>&1 </dev/null
+        trap "echo \"FAILED COMMAND (exit \$?): \$BASH_COMMAND\"" ERR
+        "$0"' "$fn" >"$CASE_DIR/log" 2>&1 </dev/null
     rc=$?
-    for id in $(timeout 30 ctr c ls -q 2>/dev/null | grep "^$N" || true); do
-        timeout 30 ctr task kill -s SIGKILL "$id" >/dev/null 2>&1
-        timeout 30 ctr task rm -f "$id" >/dev/null 2>&1
-        timeout 30 ctr c rm "$id" >/dev/null 2>&1
+    [ $rc = 124 ] || [ $rc = 137 ] && echo "TIMEOUT after ${CASE_TIMEOUT}s" >>"$CASE_DIR/log"
+    for id in $(timeout -k 5 30 ctr c ls -q 2>/dev/null | grep "^$N" || true); do
+        timeout -k 5 30 ctr task kill -s SIGKILL "$id" >/dev/null 2>&1
+        timeout -k 5 30 ctr task rm -f "$id" >/dev/null 2>&1
+        timeout -k 5 30 ctr c rm "$id" >/dev/null 2>&1
     done
     if [ $rc = 0 ]; then
         echo "ok $name"; pass=$((pass + 1))

@@ -116,7 +116,7 @@ test_exec() {
 
 test_exec_tty() {
     start_bg "$IMG" sleep 1000
-    out=$(script -qec "podman exec -it $cid sh -c 'tty; stty size'" /dev/null </dev/null | tr -d '\r')
+    out=$("$HERE/ptyrun.py" 60 podman exec -it "$cid" sh -c 'tty; stty size' </dev/null | tr -d '\r')
     assert_contains "/dev/pts/" "$out" "exec -it tty"
     out=$(pm exec "$cid" sh -c 'tty || true')
     assert_contains "not a tty" "$out" "exec without -t"
@@ -447,7 +447,7 @@ TEST_TIMEOUT=${TEST_TIMEOUT:-120}
 [ "$(id -u)" = 0 ] || { echo "podman.sh: must run as root" >&2; exit 2; }
 [ -x "$RUNTIME" ] || { echo "podman.sh: runtime not found: $RUNTIME" >&2; exit 2; }
 clients_need podman:podman conmon:conmon slirp4netns:slirp4netns newuidmap:uidmap tmux:tmux \
-    script:bsdutils timeout:coreutils pgrep:procps || exit 2
+    python3:python3 timeout:coreutils pgrep:procps || exit 2
 [ -x /usr/libexec/podman/catatonit ] || clients_need catatonit-missing:catatonit || exit 2
 
 WORK=$(mktemp -d /tmp/brick-podman.XXXX) && [ -d "$WORK" ] || exit 2
