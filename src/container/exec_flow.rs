@@ -117,7 +117,8 @@ fn enter(
     )
     .map_err(ExecFlowError::Fork)
     .at("namespaces")?;
-    Ok(pid.as_raw())
+    // Without CLONE_INTO_CGROUP (clone3 refused), brick's add_pid before Go still moves it.
+    Ok(pid.pid.as_raw())
 }
 
 /// The process that execs, inside every namespace of the container.

@@ -48,16 +48,25 @@ fn sequence(
     // The parent writes id maps, joins the cgroup and runs createRuntime hooks; wait for it.
     let pid = match report_to.recv::<ToChild>().at("init")? {
         Some(ToChild::Go { pid }) => pid,
-        None => std::process::exit(1),
+        _ => std::process::exit(1),
     };
     // Joined namespaces, user first, so the rest are entered with its credentials.
     namespaces::join(&plan.namespaces.join).at("namespaces")?;
     // Root of a new user namespace owns what we create from here on (files, mounts).
     identity::become_ns_root(plan.namespaces.new_userns).at("user")?;
-    // After the parent placed us in our cgroup, so the container sees that cgroup as its root.
+    // Mounts before the first cgroup mount overlap the parent's cgroup join (a v1 move waits
+    // out an RCU grace period); nothing here runs container code or forks.
+    let staged = rootfs::prepare(&plan.rootfs).at("rootfs")?;
+    report_to.send(&FromChild::Mounted).at("init")?;
+    // The parent has placed us in our cgroup and run prestart/createRuntime hooks.
+    match report_to.recv::<ToChild>().at("init")? {
+        Some(ToChild::Joined) => {}
+        _ => std::process::exit(1),
+    }
+    // After the cgroup join, so the container sees that cgroup as its root.
     namespaces::new_cgroupns(plan.namespaces.new_cgroupns).at("namespaces")?;
-    // Every mount and device, resolved inside the rootfs, before the hooks may look at them.
-    rootfs::prepare(&plan.rootfs).at("rootfs")?;
+    // Every other mount and device, resolved inside the rootfs, before createContainer hooks.
+    rootfs::prepare_rest(&plan.rootfs, staged).at("rootfs")?;
     // createContainer hooks: container namespaces, paths still resolved from the host root.
     hooks::run(
         plan.hooks.create_container().as_ref(),

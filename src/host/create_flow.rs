@@ -177,13 +177,13 @@ fn spawn_and_sync(
         },
     );
     nsenter::leave(saved_ns);
-    let pid = spawned?;
+    let spawn::Spawned { pid, in_cgroup } = spawned?;
     let Some(parent_end) = parent_slot.take() else {
         abort_child(pid);
         return Err(CreateError::ChildVanished);
     };
     // From here on the child holds its own copies; a failure must kill it.
-    match sync(plan, pid, &parent_end, cgroup, cgroup_fd.is_some()) {
+    match sync(plan, pid, &parent_end, cgroup, in_cgroup) {
         Ok(()) => {
             let start_time = liveness::read_stat(pid.as_raw()).map_or(0, |s| s.start_time);
             Ok((pid.as_raw(), start_time, own_console))
@@ -205,8 +205,16 @@ fn sync(
     if plan.namespaces.new_userns {
         idmap::write_maps(pid, &plan.uid_map, &plan.gid_map)?;
     }
+    // The child mounts what needs no cgroup while we move it (a v1 move waits ~10 ms for RCU).
+    ch.send(&ToChild::Go { pid: pid.as_raw() })?;
     if let (Some(cg), false) = (cgroup, cloned_into_cgroup) {
         cg.add_pid(pid.as_raw())?;
+    }
+    // Hooks see the mounts made so far, as with runc (mounts precede these hooks).
+    match ch.recv::<FromChild>()? {
+        Some(FromChild::Mounted) => {}
+        Some(FromChild::Error(e)) => return Err(CreateError::Child(e)),
+        _ => return Err(CreateError::ChildVanished),
     }
     // prestart belongs (deprecated) to the start operation, so its hooks see "created".
     let prestart = hook_state(plan, pid.as_raw(), "created");
@@ -217,13 +225,13 @@ fn sync(
         "createRuntime",
         &state,
     )?;
-    ch.send(&ToChild::Go { pid: pid.as_raw() })?;
+    ch.send(&ToChild::Joined)?;
     loop {
         match ch.recv_with_fd::<FromChild>()? {
             Some((FromChild::Ready, _)) => return Ok(()),
             Some((FromChild::Error(e), _)) => return Err(CreateError::Child(e)),
             Some((FromChild::SeccompFd, fd)) => forward_notify_fd(plan, fd, &state)?,
-            None => return Err(CreateError::ChildVanished),
+            Some((FromChild::Mounted, _)) | None => return Err(CreateError::ChildVanished),
         }
     }
 }

@@ -216,7 +216,8 @@ pub fn exec(
         // The child keeps only its own end, so EOF on either side means the other is gone.
         drop(parent_slot.take());
         exec_flow::run(&plan, ns, cgroup_fd, child_console, child_end)
-    })?;
+    })?
+    .pid;
     // Blocked after the clone, so the process keeps the caller's signal mask.
     let signals = match plan.detach {
         true => None,

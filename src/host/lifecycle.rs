@@ -154,6 +154,9 @@ impl Container {
         loop {
             match ch.recv_with_fd::<FromChild>()? {
                 None | Some((FromChild::Ready, _)) => return Ok(()),
+                Some((FromChild::Mounted, _)) => {
+                    return Err(crate::ipc::IpcError::Decode("unexpected message".into()).into())
+                }
                 Some((FromChild::Error(e), _)) => return Err(LifecycleError::Child(e)),
                 Some((FromChild::SeccompFd, fd)) => {
                     let target = self

@@ -1,4 +1,5 @@
-//! One clone3 into the new namespaces (and, on cgroup v2, straight into the container's cgroup).
+//! One clone3 into the new namespaces (and, on cgroup v2, straight into the container's cgroup);
+//! clone(2) where clone3 is refused with ENOSYS (seccomp profiles of older engines, valgrind).
 
 use nix::sched::CloneFlags;
 use nix::unistd::Pid;
@@ -7,7 +8,7 @@ use thiserror::Error;
 
 #[derive(Debug, Error)]
 pub enum SpawnError {
-    #[error("clone3 with flags {0:#x}")]
+    #[error("clone with flags {0:#x}")]
     Clone(u64, #[source] nix::errno::Errno),
 }
 
@@ -30,6 +31,12 @@ struct CloneArgs {
     cgroup: u64,
 }
 
+/// The new process, and whether it already sits in the cgroup given (else the caller moves it).
+pub struct Spawned {
+    pub pid: Pid,
+    pub in_cgroup: bool,
+}
+
 // The child arm diverges through `child`, which rustc reports as unreachable code.
 #[allow(unreachable_code)]
 /// Forks like fork(2) but into new namespaces; `child` runs in the new process and never returns.
@@ -37,7 +44,7 @@ pub fn spawn(
     flags: CloneFlags,
     cgroup: Option<BorrowedFd<'_>>,
     child: impl FnOnce() -> std::convert::Infallible,
-) -> Result<Pid, SpawnError> {
+) -> Result<Spawned, SpawnError> {
     let mut args = CloneArgs {
         flags: flags.bits() as u64,
         // With CLONE_PARENT the kernel wants 0: the child inherits the caller's exit signal.
@@ -60,9 +67,34 @@ pub fn spawn(
             std::mem::size_of::<CloneArgs>(),
         )
     };
+    let in_cgroup = cgroup.is_some();
+    let ret = match (ret, nix::errno::Errno::last()) {
+        (-1, nix::errno::Errno::ENOSYS) => {
+            args.flags &= !CLONE_INTO_CGROUP;
+            // SAFETY: as above; x86_64 argument order: flags, stack (0 = shared COW), ptid, ctid, tls.
+            let r = unsafe {
+                libc::syscall(libc::SYS_clone, args.flags | args.exit_signal, 0, 0, 0, 0)
+            };
+            return finish(r, args.flags, false, child);
+        }
+        (r, _) => r,
+    };
+    finish(ret, args.flags, in_cgroup, child)
+}
+
+#[allow(unreachable_code)]
+fn finish(
+    ret: libc::c_long,
+    flags: u64,
+    in_cgroup: bool,
+    child: impl FnOnce() -> std::convert::Infallible,
+) -> Result<Spawned, SpawnError> {
     match ret {
-        -1 => Err(SpawnError::Clone(args.flags, nix::errno::Errno::last())),
+        -1 => Err(SpawnError::Clone(flags, nix::errno::Errno::last())),
         0 => match child() {},
-        pid => Ok(Pid::from_raw(pid as i32)),
+        pid => Ok(Spawned {
+            pid: Pid::from_raw(pid as i32),
+            in_cgroup,
+        }),
     }
 }

@@ -6,14 +6,18 @@ use std::fmt;
 /// Parent → child.
 #[derive(Debug, Serialize, Deserialize)]
 pub enum ToChild {
-    /// Maps are written, the cgroup is joined, createRuntime hooks ran: go on. Carries the
-    /// child's pid as the host sees it, for the state given to hooks.
+    /// Id maps are written: go on up to the cgroup join. Carries the child's pid as the host
+    /// sees it, for the state given to hooks.
     Go { pid: i32 },
+    /// The cgroup is joined and prestart/createRuntime hooks ran: go on to the start gate.
+    Joined,
 }
 
 /// Child → parent (or → `start`, after the gate).
 #[derive(Debug, Serialize, Deserialize)]
 pub enum FromChild {
+    /// The mounts that need no cgroup are made (they overlap the parent's cgroup join).
+    Mounted,
     /// Everything up to the start gate is done.
     Ready,
     Error(ChildError),

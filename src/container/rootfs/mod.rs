@@ -111,8 +111,15 @@ pub enum RootfsError {
     },
 }
 
-/// Before pivot: set "/" propagation, bind the rootfs onto itself, do every config mount, /dev.
-pub fn prepare(plan: &RootfsPlan) -> Result<(), RootfsError> {
+/// What `prepare` leaves for `prepare_rest`: the bound rootfs and the first mount not made yet.
+pub struct Staged {
+    root: OwnedFd,
+    next: usize,
+}
+
+/// Before the cgroup join: set "/" propagation, bind the rootfs onto itself, and make the
+/// config mounts that come before the first cgroup mount.
+pub fn prepare(plan: &RootfsPlan) -> Result<Staged, RootfsError> {
     let slash = Path::new("/");
     mount(
         None::<&str>,
@@ -131,9 +138,21 @@ pub fn prepare(plan: &RootfsPlan) -> Result<(), RootfsError> {
         mountinfo::make_parent_private(&plan.rootfs)?;
     }
     let root = bind_rootfs(&plan.rootfs)?;
-    let label = plan.mount_label.as_deref().filter(|_| selinux_enabled());
-    mounts::mount_all(root.as_fd(), plan, label)?;
+    let next = mounts::first_cgroup_mount(plan);
+    mounts::mount_range(root.as_fd(), plan, mount_label(plan), 0..next)?;
+    Ok(Staged { root, next })
+}
+
+/// After the cgroup join (and a new cgroup namespace): the remaining mounts, then /dev.
+pub fn prepare_rest(plan: &RootfsPlan, staged: Staged) -> Result<(), RootfsError> {
+    let Staged { root, next } = staged;
+    let range = next..plan.mounts.len();
+    mounts::mount_range(root.as_fd(), plan, mount_label(plan), range)?;
     dev::setup_dev(root.as_fd(), plan)
+}
+
+fn mount_label(plan: &RootfsPlan) -> Option<&str> {
+    plan.mount_label.as_deref().filter(|_| selinux_enabled())
 }
 
 /// pivot_root into the rootfs (or MS_MOVE + chroot with no_pivot), then chdir("/").

@@ -13,15 +13,26 @@ use super::sys::{clone_tree, move_mount_fd, set_attr, FsContext};
 use super::{cgroup, RootfsError};
 use crate::plan::rootfs::{attr, MountAttr, MountKind, MountPlan, RootfsPlan};
 
-pub fn mount_all(
+/// The config's mounts in `range`, in config order.
+pub fn mount_range(
     root: BorrowedFd<'_>,
     plan: &RootfsPlan,
     label: Option<&str>,
+    range: std::ops::Range<usize>,
 ) -> Result<(), RootfsError> {
-    for m in &plan.mounts {
+    for m in &plan.mounts[range] {
         mount_one(root, m, plan, label)?;
     }
     Ok(())
+}
+
+/// Index of the first cgroup filesystem mount: it shows the cgroup we are in, so it and every
+/// later mount wait until the parent has moved us into the container's cgroup.
+pub fn first_cgroup_mount(plan: &RootfsPlan) -> usize {
+    plan.mounts
+        .iter()
+        .position(|m| matches!(m.kind, MountKind::Cgroup))
+        .unwrap_or(plan.mounts.len())
 }
 
 /// Wrap an errno as a Mount error naming this mount and the failing step.
