@@ -12,12 +12,25 @@ DEMO_DIR ?= build/demo
 APT_PKGS := build-essential pkg-config libseccomp-dev libselinux1-dev clang libclang-dev \
             busybox-static jq util-linux procps
 
-.PHONY: all build install deps demo test unit lint integration probe clean bench bench-smoke test-clients ci
+.PHONY: all build install deps demo test unit lint integration probe clean bench bench-smoke test-clients ci layout
 
 all: build
 
+# One static binary: no dynamic loader, no relocations, no shared libraries to map at start;
+# its functions laid out in the order bench/layout/hot-functions.txt gives, so a container's
+# life maps few pages of it (bench/README.md). proc-macros cannot be linked statically, hence
+# the explicit --target; the stripped result goes to target/release/brick for every script.
+TARGET ?= $(shell rustc -vV 2>/dev/null | sed -n 's/^host: //p')
 build:
-	BRICK_COMMIT=$(COMMIT) $(CARGO) build --release
+	BRICK_COMMIT=$(COMMIT) RUSTFLAGS="-C target-feature=+crt-static" LIBSECCOMP_LINK_TYPE=static \
+		LIBSECCOMP_LIB_PATH=$$(pkg-config --variable=libdir libseccomp) \
+		BRICK_LINK_ORDER=$(CURDIR)/bench/layout/hot-functions.txt \
+		$(CARGO) build --release --target $(TARGET)
+	mkdir -p target/release && rm -f $(BRICK) && strip -o $(BRICK) target/$(TARGET)/release/brick
+
+# Regenerates the link order from an unstripped build (slow: single-steps every verb).
+layout: build
+	bash bench/layout/order.sh target/$(TARGET)/release/brick bench/layout/hot-functions.txt
 
 install: build
 	install -D -m 0755 $(BRICK) $(DESTDIR)$(PREFIX)/bin/brick
