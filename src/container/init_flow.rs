@@ -57,7 +57,9 @@ fn sequence(
     // Mounts before the first cgroup mount overlap the parent's cgroup join (a v1 move waits
     // out an RCU grace period); nothing here runs container code or forks.
     let staged = rootfs::prepare(&plan.rootfs).at("rootfs")?;
-    report_to.send(&FromChild::Mounted).at("init")?;
+    if plan.has_runtime_hooks() {
+        report_to.send(&FromChild::Mounted).at("init")?;
+    }
     // The parent has placed us in our cgroup and run prestart/createRuntime hooks.
     match report_to.recv::<ToChild>().at("init")? {
         Some(ToChild::Joined) => {}

@@ -210,11 +210,14 @@ fn sync(
     if let (Some(cg), false) = (cgroup, cloned_into_cgroup) {
         cg.add_pid(pid.as_raw())?;
     }
-    // Hooks see the mounts made so far, as with runc (mounts precede these hooks).
-    match ch.recv::<FromChild>()? {
-        Some(FromChild::Mounted) => {}
-        Some(FromChild::Error(e)) => return Err(CreateError::Child(e)),
-        _ => return Err(CreateError::ChildVanished),
+    // Hooks see the mounts made so far, as with runc (mounts precede these hooks); without
+    // hooks the child is not waited for here (one round trip fewer).
+    if plan.has_runtime_hooks() {
+        match ch.recv::<FromChild>()? {
+            Some(FromChild::Mounted) => {}
+            Some(FromChild::Error(e)) => return Err(CreateError::Child(e)),
+            _ => return Err(CreateError::ChildVanished),
+        }
     }
     // prestart belongs (deprecated) to the start operation, so its hooks see "created".
     let prestart = hook_state(plan, pid.as_raw(), "created");
@@ -225,7 +228,8 @@ fn sync(
         "createRuntime",
         &state,
     )?;
-    ch.send(&ToChild::Joined)?;
+    // A child that failed already has its error queued: read it rather than the send's EPIPE.
+    let _ = ch.send(&ToChild::Joined);
     loop {
         match ch.recv_with_fd::<FromChild>()? {
             Some((FromChild::Ready, _)) => return Ok(()),

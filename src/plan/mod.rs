@@ -83,6 +83,12 @@ impl LaunchPlan {
             || (self.lsm.selinux && p.selinux_label.is_some())
             || p.apparmor_profile.is_some()
     }
+
+    /// Whether prestart or createRuntime hooks run: they must see the child's first mounts.
+    pub fn has_runtime_hooks(&self) -> bool {
+        let any = |h: Option<&Vec<oci_spec::runtime::Hook>>| h.is_some_and(|v| !v.is_empty());
+        any(self.hooks.prestart().as_ref()) || any(self.hooks.create_runtime().as_ref())
+    }
 }
 
 /// "container host size" lines, as /proc/<pid>/uid_map wants them.
