@@ -82,6 +82,7 @@ fn imm(what: &'static str, v: i64) -> Result<i32, CgroupError> {
 
 /// Compile rules to a program. The last matching rule decides, so rules are tested newest first;
 /// nothing matching means deny, the implied deny-all that precedes every rule list.
+/// A rule that matches every access ends the program: the verifier refuses unreachable code.
 pub fn program(rules: &[DeviceRule]) -> Result<Vec<Insn>, CgroupError> {
     // r1 = ctx {access_type, major, minor}; r3 = device type, r4 = access, r5 = major, r6 = minor.
     let mut p = vec![
@@ -111,6 +112,7 @@ pub fn program(rules: &[DeviceRule]) -> Result<Vec<Insn>, CgroupError> {
             }
         }
         let mask = access_mask(&r.access);
+        let always = b.is_empty() && mask == 7;
         if mask != 7 {
             b.push(insn(MOV_X, 7, 4, 0, 0));
             if r.allow {
@@ -132,6 +134,9 @@ pub fn program(rules: &[DeviceRule]) -> Result<Vec<Insn>, CgroupError> {
             }
         }
         p.extend(b);
+        if always {
+            return Ok(p);
+        }
     }
     p.push(insn(MOV_K, 0, 0, 0, 0));
     p.push(insn(EXIT, 0, 0, 0, 0));

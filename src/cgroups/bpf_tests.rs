@@ -86,6 +86,50 @@ fn last_match_wins() {
     assert_eq!(run(&program(&[]).unwrap(), 'c', 1, 3, "r"), 0);
 }
 
+/// The kernel's verifier refuses a program with an instruction no path reaches (EINVAL).
+fn assert_all_reachable(p: &[Insn]) {
+    let mut seen = vec![false; p.len()];
+    let mut todo = vec![0usize];
+    while let Some(pc) = todo.pop() {
+        if pc >= p.len() || seen[pc] {
+            continue;
+        }
+        seen[pc] = true;
+        match p[pc].code {
+            EXIT => {}
+            JNE_K | JEQ_K => todo.extend([pc + 1, pc + 1 + p[pc].off as usize]),
+            _ => todo.push(pc + 1),
+        }
+    }
+    let dead: Vec<usize> = (0..p.len()).filter(|&i| !seen[i]).collect();
+    assert!(
+        dead.is_empty(),
+        "unreachable instructions {dead:?} in {p:?}"
+    );
+}
+
+#[test]
+fn no_unreachable_code() {
+    // The spec's usual first rule, deny everything, comes last in the program and always matches.
+    let deny_all = rule(false, 'a', None, None, "rwm");
+    let rules = [deny_all.clone(), rule(true, 'c', Some(1), Some(3), "rwm")];
+    let p = program(&rules).unwrap();
+    assert_all_reachable(&p);
+    assert_eq!(run(&p, 'c', 1, 3, "rw"), 1);
+    assert_eq!(run(&p, 'c', 1, 5, "r"), 0);
+    // An allow-all after other rules hides them.
+    let p = program(&[
+        rule(false, 'c', Some(1), Some(3), "rwm"),
+        rule(true, 'a', None, None, "rwm"),
+    ])
+    .unwrap();
+    assert_all_reachable(&p);
+    assert_eq!(run(&p, 'c', 1, 3, "r"), 1);
+    assert_all_reachable(&program(&[deny_all]).unwrap());
+    assert_all_reachable(&program(&[]).unwrap());
+    assert_all_reachable(&program(&[rule(true, 'a', None, None, "rw")]).unwrap());
+}
+
 #[test]
 fn encoding() {
     let b = insn(JNE_K, 3, 0, 2, 0x0102).bytes();
