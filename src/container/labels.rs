@@ -8,7 +8,7 @@ use thiserror::Error;
 pub enum LabelError {
     #[error("process.selinuxLabel {0:?}")]
     Selinux(String, #[source] ProcfsError),
-    #[error("linux.mountLabel {0:?}: label the session keyring")]
+    #[error("process.selinuxLabel {0:?}: label the session keyring")]
     Keycreate(String, #[source] ProcfsError),
     #[error("process.apparmorProfile {0:?}")]
     Apparmor(String, #[source] ProcfsError),

@@ -23,6 +23,8 @@ pub enum PlanError {
     Cgroup(#[from] crate::cgroups::CgroupError),
     #[error("process.apparmorProfile {0:?}: AppArmor is not enabled on this host")]
     NoApparmor(String),
+    #[error("{0} {1:?}: not a valid context in the loaded SELinux policy")]
+    BadLabel(&'static str, String, #[source] nix::errno::Errno),
 }
 
 /// Options from the command line that shape the launch.
@@ -43,10 +45,18 @@ pub struct Lsm {
     pub apparmor: bool,
 }
 
+/// SELinux is on when selinuxfs shows. A confined brick (container_engine_t) may not stat it:
+/// that still means SELinux, so labels are applied, never silently dropped (fail closed).
+pub fn selinux_enabled() -> bool {
+    std::path::Path::new("/sys/fs/selinux/enforce")
+        .try_exists()
+        .unwrap_or(true)
+}
+
 impl Lsm {
     pub fn detect() -> Self {
         Lsm {
-            selinux: std::path::Path::new("/sys/fs/selinux/enforce").exists(),
+            selinux: selinux_enabled(),
             apparmor: std::fs::read_to_string("/sys/module/apparmor/parameters/enabled")
                 .is_ok_and(|s| s.trim() == "Y"),
         }
@@ -109,6 +119,19 @@ fn check_lsm(
     if let (Some(profile), false) = (&p.apparmor_profile, lsm.apparmor) {
         return Err(PlanError::NoApparmor(profile.clone()));
     }
+    if lsm.selinux {
+        // Refused before anything is made, naming the field (the kernel's EINVAL would come
+        // from a mount or attr write deep in the child).
+        let labels = [
+            ("process.selinuxLabel", p.selinux_label.as_deref()),
+            ("linux.mountLabel", linux.mount_label().as_deref()),
+        ];
+        for (what, l) in labels {
+            if let Some(l) = l.filter(|l| !l.is_empty()) {
+                check_context(l).map_err(|e| PlanError::BadLabel(what, l.to_string(), e))?;
+            }
+        }
+    }
     if !lsm.selinux {
         if let Some(l) = &p.selinux_label {
             crate::log::debug(&format!(
@@ -122,6 +145,17 @@ fn check_lsm(
         }
     }
     Ok(())
+}
+
+/// The loaded policy's verdict on a context, as libselinux's security_check_context asks it.
+fn check_context(label: &str) -> Result<(), nix::errno::Errno> {
+    use nix::fcntl::{open, OFlag};
+    let fd = open(
+        "/sys/fs/selinux/context",
+        OFlag::O_WRONLY | OFlag::O_CLOEXEC,
+        nix::sys::stat::Mode::empty(),
+    )?;
+    nix::unistd::write(&fd, label.as_bytes()).map(drop)
 }
 
 pub fn build(id: &str, bundle: Bundle, opts: &LaunchOptions) -> Result<LaunchPlan, PlanError> {

@@ -311,7 +311,9 @@ pub fn plan_mount(m: &Mount, bundle: &Path) -> Result<MountPlan, RootfsPlanError
         source,
         bind_source,
         destination,
-        label: !is_bind && matches!(fstype.as_str(), "tmpfs" | "devpts" | "mqueue"),
+        // Not mqueue: its superblock is the IPC namespace's own, already made without
+        // context=, so the kernel refuses one (EINVAL); the rootfs step labels its root instead.
+        label: !is_bind && matches!(fstype.as_str(), "tmpfs" | "devpts"),
         fstype,
         kind,
         flags: parsed.flags,

@@ -154,6 +154,10 @@ fn fresh_mount_attrs() {
     let m = mount(r#"{"destination":"/y","type":"tmpfs","options":["mode=755"]}"#).expect("plan");
     assert_eq!(m.data_with_label(Some("l")), "mode=755,context=\"l\"");
     assert_eq!(m.data_with_label(None), "mode=755");
+    let m =
+        mount(r#"{"destination":"/dev/mqueue","type":"mqueue","source":"mqueue"}"#).expect("plan");
+    assert!(!m.label, "mqueue cannot take context=");
+    assert_eq!(m.data_with_label(Some("l")), "");
 }
 
 #[test]

@@ -197,5 +197,5 @@ fn bind_rootfs(rootfs: &Path) -> Result<OwnedFd, RootfsError> {
 }
 
 fn selinux_enabled() -> bool {
-    Path::new("/sys/fs/selinux/enforce").exists()
+    crate::plan::selinux_enabled()
 }

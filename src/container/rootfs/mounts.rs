@@ -1,6 +1,6 @@
 //! The config's mounts, each made with the fd-based mount API onto a fd resolved in the root.
 
-use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 use std::path::Path;
 
 use nix::errno::Errno;
@@ -79,9 +79,30 @@ fn mount_one(
             }
             let mnt = fresh_or_host(m, &m.data_with_label(label), a)?;
             move_mount_fd(mnt.as_fd(), target.as_fd()).map_err(merr(m, "move_mount"))?;
+            if let Some(l) = label.filter(|_| m.fstype == "mqueue") {
+                // mqueue takes no context= (see the plan): its root gets the label, as runc does.
+                label_root(mnt.as_fd(), l).map_err(merr(m, "label the mqueue root"))?;
+            }
             finish(mnt.as_fd(), m)
         }
     }
+}
+
+/// Set the SELinux label of a mount's root, through its fd (no path lookup in the rootfs).
+fn label_root(mnt: BorrowedFd<'_>, label: &str) -> Result<(), Errno> {
+    let path = std::ffi::CString::new(format!("/proc/self/fd/{}", mnt.as_raw_fd()))
+        .map_err(|_| Errno::EINVAL)?;
+    // SAFETY: NUL-terminated path and name; the value buffer is valid for its length.
+    let r = unsafe {
+        libc::setxattr(
+            path.as_ptr(),
+            c"security.selinux".as_ptr(),
+            label.as_ptr().cast(),
+            label.len(),
+            0,
+        )
+    };
+    Errno::result(r).map(drop)
 }
 
 /// A source inside the rootfs is resolved inside it, so an image symlink cannot aim the bind
