@@ -12,7 +12,7 @@ DEMO_DIR ?= build/demo
 APT_PKGS := build-essential pkg-config libseccomp-dev libselinux1-dev clang libclang-dev \
             busybox-static jq util-linux procps
 
-.PHONY: all build install deps demo test unit lint integration probe clean bench bench-smoke test-clients ci layout
+.PHONY: all build install deps demo test unit lint integration probe clean bench bench-smoke test-clients ci test-vm layout
 
 all: build
 
@@ -69,6 +69,11 @@ test-clients: build
 	bash integration/clients/podman.sh
 	bash integration/clients/containerd.sh
 	bash integration/clients/buildah.sh
+
+# SELinux enforcing + pure cgroup v2 (and v1) in a qemu VM built from Debian packages (cached
+# in VM_CACHE, default /var/cache/brick-vm): integration/vm/README.md.
+test-vm: build probe
+	bash integration/vm/test-vm.sh
 
 # What .ci/run does: everything above, plus a one-iteration bench so that it keeps working.
 ci: test test-clients bench-smoke

@@ -284,7 +284,8 @@ leak_check() {
             fi
         fi
     done
-    for e in /sys/fs/cgroup/*/"${CG_PREFIX#/}"-*; do
+    # v1 (and hybrid) hierarchies, then a pure cgroup2 mount at /sys/fs/cgroup.
+    for e in /sys/fs/cgroup/*/"${CG_PREFIX#/}"-* /sys/fs/cgroup/"${CG_PREFIX#/}"-*; do
         [ -d "$e" ] || continue
         echo "LEAK: cgroup left: $e"
         bad=1
@@ -317,7 +318,7 @@ cleanup_test() {
         for e in $m; do umount -l "$e" 2>/dev/null; done
     done
     sleep 0.05
-    for e in $(ls -d /sys/fs/cgroup/*/"${CG_PREFIX#/}"-* 2>/dev/null | sort -r); do
+    for e in $(ls -d /sys/fs/cgroup/*/"${CG_PREFIX#/}"-* /sys/fs/cgroup/"${CG_PREFIX#/}"-* 2>/dev/null | sort -r); do
         find "$e" -depth -type d -exec rmdir {} + 2>/dev/null
     done
     # Never rm across a mount that survived (it could be a bind of a host path).

@@ -4,7 +4,8 @@
 # function of tests/*.sh and security/*.sh (one file per attack) whose name matches PATTERN
 # (grep -E) runs in its own bash with a fresh temp dir and state root, then a leak check; a
 # leak is a failure.
-# TEST_TIMEOUT (seconds, default 60) bounds each test.
+# TEST_TIMEOUT (seconds, default 60) bounds each test. IT_EXTRA_TESTS names more directories of
+# *.sh test files (space separated), run after those (integration/vm/tests in the VM suite).
 set -u
 IT_DIR=$(cd "$(dirname "$0")" && pwd)
 RUNTIME=${RUNTIME:-$IT_DIR/../target/release/brick}
@@ -35,9 +36,17 @@ export IT_DIR RUNTIME RUNTIME_NAME RUN_TMP RUNID TEMPLATE_ROOTFS PROBE
 # shellcheck source=lib.sh
 . "$IT_DIR/lib.sh"
 
+test_files=("$IT_DIR"/tests/*.sh "$IT_DIR"/security/*.sh)
+for d in ${IT_EXTRA_TESTS:-}; do
+    [ -d "$d" ] || { echo "run.sh: no test directory $d" >&2; exit 2; }
+    test_files+=("$(cd "$d" && pwd)"/*.sh)
+done
+IT_TEST_FILES=$(printf '%s\n' "${test_files[@]}")
+export IT_TEST_FILES
+
 # Test names in file order, then definition order within a file.
 tests=()
-for f in "$IT_DIR"/tests/*.sh "$IT_DIR"/security/*.sh; do
+for f in "${test_files[@]}"; do
     while read -r name; do
         tests+=("$name")
     done < <(grep -oE '^test_[A-Za-z0-9_]+ *\(\)' "$f" | sed 's/ *()//')
@@ -61,7 +70,7 @@ for name in "${tests[@]}"; do
         set -eE -o pipefail
         trap '\''echo "FAILED COMMAND (exit $?): $BASH_COMMAND" >&3'\'' ERR
         . "$IT_DIR/lib.sh"
-        for f in "$IT_DIR"/tests/*.sh "$IT_DIR"/security/*.sh; do . "$f"; done
+        while read -r f; do . "$f"; done <<<"$IT_TEST_FILES"
         cd "$T"
         "$TEST_NAME"
     ' >"$T/.log" 2>&1 3>&1 </dev/null
@@ -84,7 +93,7 @@ for name in "${tests[@]}"; do
 done
 
 # Per-run cgroup parents and the template.
-for d in /sys/fs/cgroup/*/brick-it."$RUNID"; do
+for d in /sys/fs/cgroup/*/brick-it."$RUNID" /sys/fs/cgroup/brick-it."$RUNID"; do
     [ -d "$d" ] && find "$d" -depth -type d -exec rmdir {} + 2>/dev/null
 done
 if grep -qF -- "$RUN_TMP" /proc/self/mountinfo; then
