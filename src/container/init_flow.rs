@@ -45,7 +45,7 @@ fn sequence(
     let p = &plan.process;
     // Not dumpable: nothing in the container may open /proc/<pid>/exe (brick) or ptrace us.
     procfs::set_dumpable(false).at("init")?;
-    // The parent writes id maps, joins the cgroup and runs createRuntime hooks; wait for it.
+    // The parent writes id maps (a new user namespace needs them before anything else).
     let pid = match report_to.recv::<ToChild>().at("init")? {
         Some(ToChild::Go { pid }) => pid,
         _ => std::process::exit(1),

@@ -169,7 +169,12 @@ pub fn build(id: &str, bundle: Bundle, opts: &LaunchOptions) -> Result<LaunchPla
     let process = process::plan(proc_cfg, process::kernel_last_cap())?;
     let linux = spec.linux().clone().unwrap_or_default();
     let namespaces = namespaces::plan(&spec);
-    let rootfs = rootfs::plan_rootfs(&spec, &bundle.dir, &bundle.rootfs, opts.no_pivot)?;
+    let lsm = Lsm::detect();
+    let mut rootfs = rootfs::plan_rootfs(&spec, &bundle.dir, &bundle.rootfs, opts.no_pivot)?;
+    // Decided once here: the child applies linux.mountLabel only if the plan still carries it.
+    if !lsm.selinux {
+        rootfs.mount_label = None;
+    }
     let seccomp = match linux.seccomp() {
         Some(s) => Some(seccomp::compile(s, opts.seccomp_cache.as_deref())?),
         None => None,
@@ -179,7 +184,6 @@ pub fn build(id: &str, bundle: Bundle, opts: &LaunchOptions) -> Result<LaunchPla
     } else {
         Some(crate::cgroups::plan(Some(&linux), id, opts.systemd_cgroup)?)
     };
-    let lsm = Lsm::detect();
     check_lsm(lsm, &process, &linux)?;
     let mut sysctl: Vec<(String, String)> = linux
         .sysctl()

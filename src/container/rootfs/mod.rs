@@ -139,7 +139,7 @@ pub fn prepare(plan: &RootfsPlan) -> Result<Staged, RootfsError> {
     }
     let root = bind_rootfs(&plan.rootfs)?;
     let next = mounts::first_cgroup_mount(plan);
-    mounts::mount_range(root.as_fd(), plan, mount_label(plan), 0..next)?;
+    mounts::mount_range(root.as_fd(), plan, 0..next)?;
     Ok(Staged { root, next })
 }
 
@@ -147,12 +147,8 @@ pub fn prepare(plan: &RootfsPlan) -> Result<Staged, RootfsError> {
 pub fn prepare_rest(plan: &RootfsPlan, staged: Staged) -> Result<(), RootfsError> {
     let Staged { root, next } = staged;
     let range = next..plan.mounts.len();
-    mounts::mount_range(root.as_fd(), plan, mount_label(plan), range)?;
+    mounts::mount_range(root.as_fd(), plan, range)?;
     dev::setup_dev(root.as_fd(), plan)
-}
-
-fn mount_label(plan: &RootfsPlan) -> Option<&str> {
-    plan.mount_label.as_deref().filter(|_| selinux_enabled())
 }
 
 /// pivot_root into the rootfs (or MS_MOVE + chroot with no_pivot), then chdir("/").
@@ -194,8 +190,4 @@ fn bind_rootfs(rootfs: &Path) -> Result<OwnedFd, RootfsError> {
     sys::move_mount_fd(tree.as_fd(), target.as_fd()).map_err(err)?;
     // The tree fd now names the root of the attached bind: every lookup starts there.
     Ok(tree)
-}
-
-fn selinux_enabled() -> bool {
-    crate::plan::selinux_enabled()
 }

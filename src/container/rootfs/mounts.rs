@@ -17,9 +17,10 @@ use crate::plan::rootfs::{attr, MountAttr, MountKind, MountPlan, RootfsPlan};
 pub fn mount_range(
     root: BorrowedFd<'_>,
     plan: &RootfsPlan,
-    label: Option<&str>,
     range: std::ops::Range<usize>,
 ) -> Result<(), RootfsError> {
+    // The plan dropped the label where SELinux is off.
+    let label = plan.mount_label.as_deref();
     for m in &plan.mounts[range] {
         mount_one(root, m, plan, label)?;
     }

@@ -103,7 +103,7 @@ fn mask(
         let ctx = FsContext::open("tmpfs").map_err(err("fsopen tmpfs"))?;
         ctx.set_string("source", "tmpfs")
             .map_err(err("fsconfig source"))?;
-        if let Some(l) = label.filter(|_| crate::plan::selinux_enabled()) {
+        if let Some(l) = label {
             ctx.set_string("context", l)
                 .map_err(err("fsconfig context"))?;
         }
