@@ -34,7 +34,7 @@ pub enum CgroupError {
         #[source]
         source: std::io::Error,
     },
-    #[error("open cgroup directory {path:?}")]
+    #[error("open {path:?}")]
     Open {
         path: PathBuf,
         #[source]

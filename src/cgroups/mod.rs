@@ -4,6 +4,7 @@
 pub mod bpf;
 pub mod conv;
 pub mod devices;
+mod entry;
 mod error;
 pub mod freeze;
 mod fsio;
@@ -18,18 +19,16 @@ mod v2;
 
 use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet};
-use std::os::fd::OwnedFd;
 use std::path::PathBuf;
 use std::thread::sleep;
 use std::time::Duration;
 
-use nix::fcntl::{open, OFlag};
 use nix::sys::signal::Signal;
-use nix::sys::stat::Mode as FileMode;
 use oci_spec::runtime::{Linux, LinuxResources};
 use serde::{Deserialize, Serialize};
 
 pub use devices::DeviceRule;
+pub use entry::Entry;
 pub use error::CgroupError;
 use freeze::Freezer;
 use fsio::{mkdir_all, procs_recursive, read_file, remove_dirs, rmdir_tree, write_file};
@@ -222,21 +221,6 @@ impl Cgroup {
             write_file(&dir, "cgroup.procs", &pid.to_string())?;
         }
         Ok(())
-    }
-
-    /// O_DIRECTORY fd of the cgroup2 directory for clone3(CLONE_INTO_CGROUP); None unless pure v2.
-    pub fn v2_dir_fd(&self) -> Result<Option<OwnedFd>, CgroupError> {
-        // A systemd scope's directory appears only after clone, when systemd moves the pid.
-        let (Mode::V2, Some(dir), None) = (self.mode, &self.v2, &self.systemd) else {
-            return Ok(None);
-        };
-        let flags = OFlag::O_DIRECTORY | OFlag::O_RDONLY | OFlag::O_CLOEXEC;
-        open(dir.as_path(), flags, FileMode::empty())
-            .map(Some)
-            .map_err(|source| CgroupError::Open {
-                path: dir.clone(),
-                source,
-            })
     }
 
     /// The directory whose cgroup.procs lists the container's processes.

@@ -1,8 +1,9 @@
 //! `brick exec`'s processes, top to bottom: the child joins the container's namespaces and
 //! forks the process that will exec (a setns'd pid namespace applies only to children); that
-//! one waits until brick placed it in the container's cgroup, then sets itself up as
-//! init_flow does and execs. A failure is reported whole (stage, errno, chain).
+//! one puts itself in the container's cgroup (cgroups::Entry), waits until brick did the rest,
+//! then sets itself up as init_flow does and execs. A failure is reported whole (stage, errno, chain).
 
+use crate::cgroups::Entry;
 use crate::container::{caps, console, exec, fds, identity, labels, procfs, seccomp};
 use crate::host::spawn;
 use crate::ipc::{Channel, ChildError};
@@ -19,8 +20,12 @@ use thiserror::Error as ThisError;
 /// Messages between `brick exec` and its processes on the SEQPACKET channel.
 #[derive(Debug, Serialize, Deserialize)]
 pub enum ExecMsg {
-    /// Child → brick: the process that will exec, as the host sees its pid.
-    Pid(i32),
+    /// Child → brick: the process that will exec, as the host sees its pid, and whether
+    /// clone3 placed it in the cgroup2 directory.
+    Pid {
+        pid: i32,
+        in_cgroup: bool,
+    },
     /// brick → process: it is in the container's cgroup; go on.
     Go,
     Error(ChildError),
@@ -74,13 +79,13 @@ fn report(ch: &Channel, err: StageError) -> Infallible {
 pub fn run(
     plan: &ExecPlan,
     ns: Vec<NsFd>,
-    cgroup: Option<OwnedFd>,
+    cgroup: Entry,
     console: Option<OwnedFd>,
     ch: Channel,
 ) -> Infallible {
     match enter(plan, ns, cgroup, console, &ch) {
-        Ok(pid) => {
-            let _ = ch.send(&ExecMsg::Pid(pid));
+        Ok((pid, in_cgroup)) => {
+            let _ = ch.send(&ExecMsg::Pid { pid, in_cgroup });
             // SAFETY: as above; the process that execs is brick's child (CLONE_PARENT).
             unsafe { libc::_exit(0) }
         }
@@ -91,10 +96,10 @@ pub fn run(
 fn enter(
     plan: &ExecPlan,
     ns: Vec<NsFd>,
-    cgroup: Option<OwnedFd>,
+    mut cgroup: Entry,
     console: Option<OwnedFd>,
     ch: &Channel,
-) -> Result<i32, StageError> {
+) -> Result<(i32, bool), StageError> {
     // Not dumpable before any namespace is joined: nothing in the container may open
     // /proc/<pid>/exe (brick's binary) or ptrace us (CVE-2019-5736); forks inherit it.
     procfs::set_dumpable(false).at("init")?;
@@ -107,18 +112,19 @@ fn enter(
     drop(ns);
     // The pid (and time) namespace applies to children: fork, as brick's child, straight into
     // the container's cgroup where cgroup2 allows it.
-    let pid = spawn::spawn(
+    let clone_into = cgroup.clone_into.take();
+    let spawned = spawn::spawn(
         CloneFlags::CLONE_PARENT,
-        cgroup.as_ref().map(|f| f.as_fd()),
-        move || match process(plan, ch, console) {
+        clone_into.as_ref().map(|f| f.as_fd()),
+        move || match process(plan, ch, console, cgroup) {
             Ok(never) => match never {},
             Err(e) => report(ch, e),
         },
     )
     .map_err(ExecFlowError::Fork)
     .at("namespaces")?;
-    // Without CLONE_INTO_CGROUP (clone3 refused), brick's add_pid before Go still moves it.
-    Ok(pid.pid.as_raw())
+    // Without CLONE_INTO_CGROUP (clone3 refused), brick's add_rest before Go moves it.
+    Ok((spawned.pid.as_raw(), spawned.in_cgroup))
 }
 
 /// The process that execs, inside every namespace of the container.
@@ -126,9 +132,12 @@ fn process(
     plan: &ExecPlan,
     ch: &Channel,
     console: Option<OwnedFd>,
+    cgroup: Entry,
 ) -> Result<Infallible, StageError> {
     let p = &plan.process;
-    // brick writes our pid to every cgroup hierarchy first, so nothing below escapes limits.
+    // Into the cgroup first, while single-threaded; brick does the rest (a systemd-less
+    // cgroup2 move after a clone(2) fallback) before Go, so nothing below escapes limits.
+    cgroup.join_self().at("cgroup")?;
     match ch.recv::<ExecMsg>().at("init")? {
         Some(ExecMsg::Go) => {}
         _ => return Err(ExecFlowError::NoGo).at("init"),

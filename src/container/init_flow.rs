@@ -2,6 +2,7 @@
 //! its place in the order. A failure is reported whole (stage, errno, chain) and the process
 //! exits; it never returns to brick's code.
 
+use crate::cgroups::Entry;
 use crate::container::rootfs;
 use crate::container::{caps, console, exec, fds, identity, labels, namespaces, procfs, seccomp};
 use crate::host::{create_flow::hook_state, hooks};
@@ -25,9 +26,15 @@ impl<T, E: Error + 'static> Stage<T> for Result<T, E> {
 }
 
 /// Entry point of the cloned child.
-pub fn run(plan: &LaunchPlan, ch: Channel, gate: OwnedFd, console: Option<OwnedFd>) -> Infallible {
+pub fn run(
+    plan: &LaunchPlan,
+    ch: Channel,
+    gate: OwnedFd,
+    console: Option<OwnedFd>,
+    cgroup: Entry,
+) -> Infallible {
     let mut report_to = ch;
-    let StageError(stage, err) = match sequence(plan, &mut report_to, gate, console) {
+    let StageError(stage, err) = match sequence(plan, &mut report_to, gate, console, cgroup) {
         Ok(never) => match never {},
         Err(e) => e,
     };
@@ -41,8 +48,11 @@ fn sequence(
     report_to: &mut Channel,
     gate: OwnedFd,
     console: Option<OwnedFd>,
+    cgroup: Entry,
 ) -> Result<Infallible, StageError> {
     let p = &plan.process;
+    // Into the cgroup first, while single-threaded: nothing below runs outside its limits.
+    cgroup.join_self().at("cgroup")?;
     // Not dumpable: nothing in the container may open /proc/<pid>/exe (brick) or ptrace us.
     procfs::set_dumpable(false).at("init")?;
     // The parent writes id maps (a new user namespace needs them before anything else).
@@ -54,8 +64,8 @@ fn sequence(
     namespaces::join(&plan.namespaces.join).at("namespaces")?;
     // Root of a new user namespace owns what we create from here on (files, mounts).
     identity::become_ns_root(plan.namespaces.new_userns).at("user")?;
-    // Mounts before the first cgroup mount overlap the parent's cgroup join (a v1 move waits
-    // out an RCU grace period); nothing here runs container code or forks.
+    // Mounts before the first cgroup mount overlap what the parent still does for the cgroup
+    // (systemd's scope, a clone(2) fallback); nothing here runs container code or forks.
     let staged = rootfs::prepare(&plan.rootfs).at("rootfs")?;
     if plan.has_runtime_hooks() {
         report_to.send(&FromChild::Mounted).at("init")?;

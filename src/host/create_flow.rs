@@ -159,31 +159,35 @@ fn spawn_and_sync(
     let (console, own_console) = connect_console(console, plan.process.terminal)?;
     let (parent_end, child_end) = Channel::pair()?;
     let parent_slot = std::cell::Cell::new(Some(parent_end));
-    let cgroup_fd = match cgroup {
-        Some(cg) => cg.v2_dir_fd()?,
-        None => None,
+    let mut entry = match cgroup {
+        Some(cg) => cg.entry()?,
+        None => Default::default(),
     };
+    let clone_into = entry.clone_into.take();
     let saved_ns = nsenter::enter(
         &plan.namespaces.parent_join,
         plan.namespaces.new_timens.as_ref(),
     )?;
     let spawned = spawn::spawn(
         plan.namespaces.clone_flags,
-        cgroup_fd.as_ref().map(|f| f.as_fd()),
+        clone_into.as_ref().map(|f| f.as_fd()),
         || {
             // The child keeps only its own end, so EOF on either side means the other is gone.
             drop(parent_slot.take());
-            init_flow::run(plan, child_end, gate, console)
+            init_flow::run(plan, child_end, gate, console, entry)
         },
     );
     nsenter::leave(saved_ns);
+    drop(clone_into);
     let spawn::Spawned { pid, in_cgroup } = spawned?;
     let Some(parent_end) = parent_slot.take() else {
         abort_child(pid);
         return Err(CreateError::ChildVanished);
     };
     // From here on the child holds its own copies; a failure must kill it.
-    match sync(plan, pid, &parent_end, cgroup, in_cgroup) {
+    let synced = sync(plan, pid, &parent_end, cgroup, in_cgroup)
+        .map_err(|e| queued_child_error(&parent_end).unwrap_or(e));
+    match synced {
         Ok(()) => {
             let start_time = liveness::read_stat(pid.as_raw()).map_or(0, |s| s.start_time);
             Ok((pid.as_raw(), start_time, own_console))
@@ -205,10 +209,10 @@ fn sync(
     if plan.namespaces.new_userns {
         idmap::write_maps(pid, &plan.uid_map, &plan.gid_map)?;
     }
-    // The child mounts what needs no cgroup while we move it (a v1 move waits ~10 ms for RCU).
     ch.send(&ToChild::Go { pid: pid.as_raw() })?;
-    if let (Some(cg), false) = (cgroup, cloned_into_cgroup) {
-        cg.add_pid(pid.as_raw())?;
+    // The child put itself in its cgroup (cgroups::Entry); we do only what it could not.
+    if let Some(cg) = cgroup {
+        cg.add_rest(pid.as_raw(), cloned_into_cgroup)?;
     }
     // Hooks see the mounts made so far, as with runc (mounts precede these hooks); without
     // hooks the child is not waited for here (one round trip fewer).
@@ -237,6 +241,14 @@ fn sync(
             Some((FromChild::SeccompFd, fd)) => forward_notify_fd(plan, fd, &state)?,
             Some((FromChild::Mounted, _)) | None => return Err(CreateError::ChildVanished),
         }
+    }
+}
+
+/// A child that failed first has its error queued: it explains our failure (EPIPE, ESRCH).
+fn queued_child_error(ch: &Channel) -> Option<CreateError> {
+    match ch.try_recv::<FromChild>() {
+        Ok(Some(FromChild::Error(e))) => Some(CreateError::Child(e)),
+        _ => None,
     }
 }
 

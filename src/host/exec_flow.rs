@@ -206,16 +206,16 @@ pub fn exec(
     } = target;
     let ns = pick(ns, &plan.join);
     let (child_console, own_console) = console(&plan)?;
-    let cgroup_fd = match &cgroup {
-        Some(cg) => cg.v2_dir_fd()?,
-        None => None,
+    let entry = match &cgroup {
+        Some(cg) => cg.entry()?,
+        None => Default::default(),
     };
     let (parent_end, child_end) = Channel::pair()?;
     let parent_slot = std::cell::Cell::new(Some(parent_end));
     let child = spawn::spawn(CloneFlags::empty(), None, || {
         // The child keeps only its own end, so EOF on either side means the other is gone.
         drop(parent_slot.take());
-        exec_flow::run(&plan, ns, cgroup_fd, child_console, child_end)
+        exec_flow::run(&plan, ns, entry, child_console, child_end)
     })?
     .pid;
     // Blocked after the clone, so the process keeps the caller's signal mask.
@@ -266,14 +266,14 @@ fn sync(
 ) -> Result<i32, ExecError> {
     let first = ch.recv::<ExecMsg>();
     let _ = waitpid(child, None);
-    let pid = match first? {
-        Some(ExecMsg::Pid(pid)) => pid,
+    let (pid, in_cgroup) = match first? {
+        Some(ExecMsg::Pid { pid, in_cgroup }) => (pid, in_cgroup),
         Some(ExecMsg::Error(e)) => return Err(ExecError::Child(e)),
         _ => return Err(ExecError::Vanished),
     };
     let started = (|| -> Result<(), ExecError> {
         if let Some(cg) = cgroup {
-            cg.add_pid(pid)?;
+            cg.add_rest(pid, in_cgroup)?;
         }
         ch.send(&ExecMsg::Go)?;
         loop {
@@ -290,7 +290,11 @@ fn sync(
     })();
     if let Err(e) = started {
         abort(pid);
-        return Err(e);
+        // A process that failed first has its error queued: it explains ours (EPIPE).
+        return Err(match ch.try_recv::<ExecMsg>() {
+            Ok(Some(ExecMsg::Error(c))) => ExecError::Child(c),
+            _ => e,
+        });
     }
     if let Some(path) = &plan.pid_file {
         write_pid_file(path, pid)?;

@@ -70,9 +70,24 @@ impl Channel {
         Ok(self.recv_with_fd()?.map(|(msg, _)| msg))
     }
 
+    /// A message already queued, without waiting (None also when nothing is queued).
+    pub fn try_recv<T: DeserializeOwned>(&self) -> Result<Option<T>, IpcError> {
+        match self.recv_flags(MsgFlags::MSG_DONTWAIT) {
+            Err(IpcError::Recv(nix::errno::Errno::EAGAIN)) => Ok(None),
+            r => Ok(r?.map(|(msg, _)| msg)),
+        }
+    }
+
     /// A message and the fd that came with it, if any (received CLOEXEC).
     pub fn recv_with_fd<T: DeserializeOwned>(
         &self,
+    ) -> Result<Option<(T, Option<OwnedFd>)>, IpcError> {
+        self.recv_flags(MsgFlags::empty())
+    }
+
+    fn recv_flags<T: DeserializeOwned>(
+        &self,
+        flags: MsgFlags,
     ) -> Result<Option<(T, Option<OwnedFd>)>, IpcError> {
         let mut buf = vec![0u8; MAX_MSG];
         let mut cmsg = nix::cmsg_space!([std::os::fd::RawFd; 1]);
@@ -82,7 +97,7 @@ impl Channel {
                 self.0.as_raw_fd(),
                 &mut iov,
                 Some(&mut cmsg),
-                MsgFlags::MSG_CMSG_CLOEXEC,
+                MsgFlags::MSG_CMSG_CLOEXEC | flags,
             ) {
                 Err(nix::errno::Errno::EINTR) => continue,
                 Err(e) => return Err(IpcError::Recv(e)),

@@ -6,10 +6,11 @@ use std::fmt;
 /// Parent → child.
 #[derive(Debug, Serialize, Deserialize)]
 pub enum ToChild {
-    /// Id maps are written: go on up to the cgroup join. Carries the child's pid as the host
-    /// sees it, for the state given to hooks.
+    /// Id maps are written: go on up to the cgroup namespace. Carries the child's pid as the
+    /// host sees it, for the state given to hooks.
     Go { pid: i32 },
-    /// The cgroup is joined and prestart/createRuntime hooks ran: go on to the start gate.
+    /// The parent finished the cgroup (a systemd scope, a clone(2) fallback's cgroup2 move)
+    /// and ran prestart/createRuntime hooks: go on to the start gate.
     Joined,
 }
 
