@@ -5,7 +5,7 @@ use std::path::Path;
 use oci_spec::runtime::{LinuxDevice, LinuxDeviceCgroup, LinuxDeviceType};
 use serde::{Deserialize, Serialize};
 
-use super::fsio::write_file;
+use super::fsio::OpenFile;
 use super::CgroupError;
 
 /// One device cgroup rule; `None` major/minor is the wildcard.
@@ -166,14 +166,19 @@ pub fn check_v1(rules: &[DeviceRule]) -> Result<(), CgroupError> {
 
 pub fn apply_v1(dir: &Path, rules: &[DeviceRule]) -> Result<(), CgroupError> {
     check_v1(rules)?;
-    write_file(dir, "devices.deny", "a")?;
+    // One open per file, one write per rule: the kernel parses each write(2) as one rule.
+    let mut deny = OpenFile::open(dir, "devices.deny")?;
+    deny.write("a")?;
+    let mut allow = None;
     for r in rules {
-        let file = if r.allow {
-            "devices.allow"
-        } else {
-            "devices.deny"
+        let file = match r.allow {
+            true => match &mut allow {
+                Some(f) => f,
+                None => allow.insert(OpenFile::open(dir, "devices.allow")?),
+            },
+            false => &mut deny,
         };
-        write_file(dir, file, &r.v1_line())?;
+        file.write(&r.v1_line())?;
     }
     Ok(())
 }

@@ -23,6 +23,36 @@ pub fn write_file(dir: &Path, name: &str, value: &str) -> Result<(), CgroupError
     })
 }
 
+/// A cgroupfs file kept open for several values, one write(2) each (v1 device rules).
+pub struct OpenFile {
+    path: PathBuf,
+    file: fs::File,
+}
+
+impl OpenFile {
+    pub fn open(dir: &Path, name: &str) -> Result<OpenFile, CgroupError> {
+        let path = dir.join(name);
+        match OpenOptions::new().write(true).open(&path) {
+            Ok(file) => Ok(OpenFile { path, file }),
+            Err(source) => Err(CgroupError::Write {
+                path,
+                value: String::new(),
+                source,
+            }),
+        }
+    }
+
+    pub fn write(&mut self, value: &str) -> Result<(), CgroupError> {
+        self.file
+            .write_all(value.as_bytes())
+            .map_err(|source| CgroupError::Write {
+                path: self.path.clone(),
+                value: value.to_string(),
+                source,
+            })
+    }
+}
+
 /// Read `dir/name` as text with the trailing newline removed.
 pub fn read_file(dir: &Path, name: &str) -> Result<String, CgroupError> {
     let path = dir.join(name);
@@ -57,29 +87,38 @@ pub fn has_file(dir: &Path, name: &str) -> bool {
 
 /// Create `dir` and every missing parent; returns the directories it made, outermost first.
 pub fn mkdir_all(dir: &Path) -> Result<Vec<PathBuf>, CgroupError> {
-    let mut missing = Vec::new();
-    let mut cur = Some(dir);
-    while let Some(p) = cur {
-        if p.exists() {
-            break;
-        }
-        missing.push(p.to_path_buf());
-        cur = p.parent();
-    }
-    missing.reverse();
     let mut made = Vec::new();
-    for p in missing {
-        match fs::create_dir(&p) {
-            Ok(()) => made.push(p),
-            // Another container's create may have made a shared parent meanwhile.
-            Err(e) if e.kind() == ErrorKind::AlreadyExists => {}
-            Err(source) => {
-                remove_dirs(&made);
-                return Err(CgroupError::Mkdir { path: p, source });
+    match mkdir_parents(dir, &mut made) {
+        Ok(()) => Ok(made),
+        Err(e) => {
+            remove_dirs(&made);
+            Err(e)
+        }
+    }
+}
+
+// mkdir first and parents only on ENOENT: one syscall per hierarchy when the parent exists.
+fn mkdir_parents(p: &Path, made: &mut Vec<PathBuf>) -> Result<(), CgroupError> {
+    let err = |source| CgroupError::Mkdir {
+        path: p.to_path_buf(),
+        source,
+    };
+    match fs::create_dir(p) {
+        Ok(()) => made.push(p.to_path_buf()),
+        // Another container's create may have made a shared parent meanwhile.
+        Err(e) if e.kind() == ErrorKind::AlreadyExists => {}
+        Err(e) if e.kind() == ErrorKind::NotFound => {
+            let parent = p.parent().ok_or_else(|| err(e))?;
+            mkdir_parents(parent, made)?;
+            match fs::create_dir(p) {
+                Ok(()) => made.push(p.to_path_buf()),
+                Err(e) if e.kind() == ErrorKind::AlreadyExists => {}
+                Err(source) => return Err(err(source)),
             }
         }
+        Err(source) => return Err(err(source)),
     }
-    Ok(made)
+    Ok(())
 }
 
 /// Best-effort removal of directories this process made, innermost first (cleanup path only).
@@ -92,6 +131,12 @@ pub fn remove_dirs(made: &[PathBuf]) {
 
 /// Remove a cgroup directory and any sub-cgroups the container made, retrying while busy.
 pub fn rmdir_tree(dir: &Path) -> Result<(), CgroupError> {
+    // Most cgroups have no sub-cgroups: try the rmdir before listing the directory.
+    match fs::remove_dir(dir) {
+        Ok(()) => return Ok(()),
+        Err(e) if e.kind() == ErrorKind::NotFound => return Ok(()),
+        Err(_) => {}
+    }
     let entries = match fs::read_dir(dir) {
         Ok(e) => e,
         Err(e) if e.kind() == ErrorKind::NotFound => return Ok(()),

@@ -124,14 +124,8 @@ impl Cgroup {
     pub fn create(cfg: &CgroupConfig) -> Result<Cgroup, CgroupError> {
         let layout = Layout::detect()?;
         let mut cg = Cgroup::on(&layout, cfg);
-        for dir in cg.dirs() {
-            let mut pids = Vec::new();
-            procs_recursive(&dir, &mut pids)?;
-            if !pids.is_empty() {
-                return Err(CgroupError::NotEmpty { path: dir });
-            }
-        }
         if let Some(unit) = systemd::choose(cfg.systemd_unit.as_ref()) {
+            cg.check_empty(&[])?;
             let res = cfg.resources.clone().unwrap_or_default();
             systemd::check(cg.mode, &res, &cg.device_extra)?;
             cg.systemd = Some(unit);
@@ -139,30 +133,43 @@ impl Cgroup {
             return Ok(cg);
         }
         let mut made = Vec::new();
-        let res = cg.populate(&layout, cfg.resources.as_ref(), &mut made);
+        let res = cg
+            .make_dirs(&mut made)
+            .and_then(|()| cg.check_empty(&made))
+            .and_then(|()| cg.configure(&layout, cfg.resources.as_ref()));
         if res.is_err() {
             remove_dirs(&made);
         }
         res.map(|()| cg)
     }
 
-    fn populate(
-        &self,
-        layout: &Layout,
-        resources: Option<&LinuxResources>,
-        made: &mut Vec<PathBuf>,
-    ) -> Result<(), CgroupError> {
+    /// A directory that already existed must hold no process: a container needs its own.
+    fn check_empty(&self, made: &[PathBuf]) -> Result<(), CgroupError> {
+        for dir in self.dirs().into_iter().filter(|d| !made.contains(d)) {
+            let mut pids = Vec::new();
+            procs_recursive(&dir, &mut pids)?;
+            if !pids.is_empty() {
+                return Err(CgroupError::NotEmpty { path: dir });
+            }
+        }
+        Ok(())
+    }
+
+    fn make_dirs(&self, made: &mut Vec<PathBuf>) -> Result<(), CgroupError> {
         for dir in self.dirs() {
             made.extend(mkdir_all(&dir)?);
         }
+        Ok(())
+    }
+
+    fn configure(
+        &self,
+        layout: &Layout,
+        resources: Option<&LinuxResources>,
+    ) -> Result<(), CgroupError> {
         if let Some(leaf) = self.v1.get("cpuset") {
             // A new v1 cpuset has no cpus or mems, and tasks cannot join it until it has.
-            for dir in made
-                .iter()
-                .filter(|d| d.starts_with(leaf) || leaf.starts_with(d))
-            {
-                inherit_cpuset(dir)?;
-            }
+            fill_cpuset(leaf)?;
         }
         // Under systemd the ancestors are its slices: Delegate=yes enables the controllers.
         if let (Mode::V2, Some((mount, _)), Some(leaf), None) =
@@ -215,7 +222,8 @@ impl Cgroup {
         let pending = self.pending.borrow_mut().take();
         if let (Some(unit), Some(res)) = (&self.systemd, pending) {
             systemd::start(unit, self.mode, pid, &self.path, &res, &self.device_extra)?;
-            self.populate(&Layout::detect()?, Some(&res), &mut Vec::new())?;
+            self.make_dirs(&mut Vec::new())?;
+            self.configure(&Layout::detect()?, Some(&res))?;
         }
         for dir in self.dirs() {
             write_file(&dir, "cgroup.procs", &pid.to_string())?;
@@ -302,8 +310,9 @@ impl Cgroup {
 
     /// SIGKILL whatever is left, wait until empty, then remove every directory; idempotent.
     pub fn destroy(&self) -> Result<(), CgroupError> {
-        let dirs: Vec<PathBuf> = self.dirs().into_iter().filter(|d| d.exists()).collect();
-        if !dirs.is_empty() && !self.pids()?.is_empty() {
+        let dirs = self.dirs();
+        // A missing directory reads as no pids and removes as done (delete is idempotent).
+        if !self.pids()?.is_empty() {
             self.kill_all(libc::SIGKILL)?;
             self.wait_empty()?;
         }
@@ -342,17 +351,23 @@ impl Cgroup {
     }
 }
 
-/// Copy cpuset.cpus and cpuset.mems from the parent into a fresh v1 cpuset directory.
-fn inherit_cpuset(dir: &std::path::Path) -> Result<(), CgroupError> {
-    let Some(parent) = dir.parent() else {
-        return Ok(());
-    };
+/// Give an empty v1 cpuset its parent's cpus and mems, filling empty ancestors first: a
+/// parallel create may have made a shared parent and not yet filled it.
+fn fill_cpuset(dir: &std::path::Path) -> Result<(), CgroupError> {
     for file in ["cpuset.cpus", "cpuset.mems"] {
-        if read_file(dir, file)?.is_empty() {
-            write_file(dir, file, &read_file(parent, file)?)?;
-        }
+        fill_from_parent(dir, file)?;
     }
     Ok(())
+}
+
+fn fill_from_parent(dir: &std::path::Path, file: &str) -> Result<String, CgroupError> {
+    let own = read_file(dir, file)?;
+    let Some(parent) = dir.parent().filter(|_| own.is_empty()) else {
+        return Ok(own);
+    };
+    let value = fill_from_parent(parent, file)?;
+    write_file(dir, file, &value)?;
+    Ok(value)
 }
 
 #[cfg(test)]

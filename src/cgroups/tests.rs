@@ -69,3 +69,33 @@ fn error_text_names_file_and_value() {
         "write \"1 2\" to \"/nonexistent-brick/cpu.max\""
     );
 }
+
+#[test]
+fn empty_cpusets_fill_from_the_nearest_filled_ancestor() {
+    // A parallel create can leave a shared parent made but not yet filled.
+    let root = std::env::temp_dir().join(format!("brick-cpuset-{}", std::process::id()));
+    let leaf = root.join("shared/leaf");
+    std::fs::create_dir_all(&leaf).unwrap();
+    std::fs::write(root.join("cpuset.cpus"), "0-1\n").unwrap();
+    std::fs::write(root.join("cpuset.mems"), "0\n").unwrap();
+    for d in [root.join("shared"), leaf.clone()] {
+        std::fs::write(d.join("cpuset.cpus"), "\n").unwrap();
+        std::fs::write(d.join("cpuset.mems"), "\n").unwrap();
+    }
+    fill_cpuset(&leaf).unwrap();
+    for d in [root.join("shared"), leaf] {
+        assert_eq!(
+            std::fs::read_to_string(d.join("cpuset.cpus"))
+                .unwrap()
+                .trim(),
+            "0-1"
+        );
+        assert_eq!(
+            std::fs::read_to_string(d.join("cpuset.mems"))
+                .unwrap()
+                .trim(),
+            "0"
+        );
+    }
+    std::fs::remove_dir_all(&root).unwrap();
+}

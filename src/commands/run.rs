@@ -7,7 +7,7 @@ use crate::host::{exec_tty, foreground};
 /// create + start, then (unless --detach) wait, forward signals, delete, exit with its status.
 pub fn run(g: &Global, a: &RunArgs) -> CmdResult {
     let bundle = a.opts.bundle.clone().unwrap_or_else(|| ".".into());
-    let (dir, created) = create_flow::launch(
+    let (dir, created, saved) = create_flow::launch(
         &g.root,
         &a.id,
         &bundle,
@@ -19,13 +19,16 @@ pub fn run(g: &Global, a: &RunArgs) -> CmdResult {
         },
         a.opts.pid_file.as_deref(),
     )?;
-    drop(dir);
     let signals = if a.detach {
         None
     } else {
         Some(foreground::block()?)
     };
-    let mut c = Container::load(&g.root, &a.id)?;
+    // Still locked since create: start from what create saved, without reading it back.
+    let mut c = Container {
+        dir,
+        saved: Some(saved),
+    };
     if let Err(e) = c.start() {
         let _ = c.delete(true);
         return Err(e.into());

@@ -83,7 +83,7 @@ fn sequence(
     hooks::run(
         plan.hooks.create_container().as_ref(),
         "createContainer",
-        &hook_state(plan, pid, "creating"),
+        || hook_state(plan, pid, "creating"),
     )
     .at("hooks")?;
     // pivot_root (or chroot with --no-pivot): from here "/" is the container's root.
@@ -154,7 +154,7 @@ fn sequence(
     hooks::run(
         plan.hooks.start_container().as_ref(),
         "startContainer",
-        &hook_state(plan, pid, "created"),
+        || hook_state(plan, pid, "created"),
     )
     .at("hooks")?;
     let exe = exe.ok_or(exec::ExecError::NoProcess).at("exec")?;

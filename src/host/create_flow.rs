@@ -224,13 +224,13 @@ fn sync(
         }
     }
     // prestart belongs (deprecated) to the start operation, so its hooks see "created".
-    let prestart = hook_state(plan, pid.as_raw(), "created");
-    hooks::run(plan.hooks.prestart().as_ref(), "prestart", &prestart)?;
-    let state = hook_state(plan, pid.as_raw(), "creating");
+    hooks::run(plan.hooks.prestart().as_ref(), "prestart", || {
+        hook_state(plan, pid.as_raw(), "created")
+    })?;
     hooks::run(
         plan.hooks.create_runtime().as_ref(),
         "createRuntime",
-        &state,
+        || hook_state(plan, pid.as_raw(), "creating"),
     )?;
     // A child that failed already has its error queued: read it rather than the send's EPIPE.
     let _ = ch.send(&ToChild::Joined);
@@ -238,7 +238,10 @@ fn sync(
         match ch.recv_with_fd::<FromChild>()? {
             Some((FromChild::Ready, _)) => return Ok(()),
             Some((FromChild::Error(e), _)) => return Err(CreateError::Child(e)),
-            Some((FromChild::SeccompFd, fd)) => forward_notify_fd(plan, fd, &state)?,
+            Some((FromChild::SeccompFd, fd)) => {
+                let state = hook_state(plan, pid.as_raw(), "creating");
+                forward_notify_fd(plan, fd, &state)?
+            }
             Some((FromChild::Mounted, _)) | None => return Err(CreateError::ChildVanished),
         }
     }
@@ -278,7 +281,7 @@ pub fn launch(
     opts: &crate::plan::LaunchOptions,
     console: Console<'_>,
     pid_file: Option<&Path>,
-) -> Result<(ContainerDir, Created), LaunchError> {
+) -> Result<(ContainerDir, Created, crate::state::Saved), LaunchError> {
     crate::state::id::validate(id)?;
     let bundle = crate::bundle::load(bundle_dir)?;
     crate::validate::validate(&bundle.spec)?;
@@ -330,10 +333,10 @@ pub fn launch(
                 }
                 return Err(e);
             }
-            Ok(created)
+            Ok((created, saved))
         });
     match done {
-        Ok(created) => Ok((dir, created)),
+        Ok((created, saved)) => Ok((dir, created, saved)),
         Err(e) => {
             let _ = dir.remove();
             Err(e)

@@ -120,23 +120,31 @@ fn run_one(hook: &Hook, kind: &'static str, state: &[u8]) -> Result<(), HookErro
     Err(HookError::Failed { kind, path, status })
 }
 
-/// Runs every hook of one kind in order; the first failure stops the rest.
+/// Runs every hook of one kind in order; the first failure stops the rest. The state is
+/// built only when there is a hook to read it.
 pub fn run(
     hooks: Option<&Vec<Hook>>,
     kind: &'static str,
-    state: &serde_json::Value,
+    state: impl FnOnce() -> serde_json::Value,
 ) -> Result<(), HookError> {
     let Some(hooks) = hooks.filter(|h| !h.is_empty()) else {
         return Ok(());
     };
-    let bytes = serde_json::to_vec(state).unwrap_or_default();
+    let bytes = serde_json::to_vec(&state()).unwrap_or_default();
     hooks.iter().try_for_each(|h| run_one(h, kind, &bytes))
 }
 
 /// Runs every hook of one kind even if some fail, warning for each (poststop, per the spec).
-pub fn run_warn(hooks: Option<&Vec<Hook>>, kind: &'static str, state: &serde_json::Value) {
-    let bytes = serde_json::to_vec(state).unwrap_or_default();
-    for h in hooks.into_iter().flatten() {
+pub fn run_warn(
+    hooks: Option<&Vec<Hook>>,
+    kind: &'static str,
+    state: impl FnOnce() -> serde_json::Value,
+) {
+    let Some(hooks) = hooks.filter(|h| !h.is_empty()) else {
+        return;
+    };
+    let bytes = serde_json::to_vec(&state()).unwrap_or_default();
+    for h in hooks {
         if let Err(e) = run_one(h, kind, &bytes) {
             crate::log::warn(&crate::error::chain(&e));
         }
@@ -159,14 +167,19 @@ mod tests {
         let ok = hook(
             serde_json::json!({"path": "/bin/sh", "args": ["sh", "-c", format!("cat > {}", out.display())]}),
         );
-        run(Some(&vec![ok]), "prestart", &serde_json::json!({"id": "x"})).unwrap();
+        run(
+            Some(&vec![ok]),
+            "prestart",
+            || serde_json::json!({"id": "x"}),
+        )
+        .unwrap();
         assert_eq!(std::fs::read_to_string(&out).unwrap(), r#"{"id":"x"}"#);
         let bad = hook(serde_json::json!({"path": "/bin/sh", "args": ["sh", "-c", "exit 3"]}));
-        let e = run(Some(&vec![bad]), "poststart", &serde_json::json!({})).unwrap_err();
+        let e = run(Some(&vec![bad]), "poststart", || serde_json::json!({})).unwrap_err();
         assert_eq!(e.to_string(), "poststart hook \"/bin/sh\": exit status 3");
         let slow =
             hook(serde_json::json!({"path": "/bin/sleep", "args": ["sleep", "5"], "timeout": 1}));
-        let e = run(Some(&vec![slow]), "createRuntime", &serde_json::json!({})).unwrap_err();
+        let e = run(Some(&vec![slow]), "createRuntime", || serde_json::json!({})).unwrap_err();
         assert!(matches!(e, HookError::Timeout { secs: 1, .. }));
         std::fs::remove_dir_all(&dir).unwrap();
     }

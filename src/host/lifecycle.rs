@@ -113,12 +113,11 @@ impl Container {
         saved.status = Status::Running;
         self.dir.save(saved)?;
         // The process was executed: poststart sees "running" even if it has already exited.
-        let state = self.state_as(Status::Running);
         let hooks = self.saved.as_ref().and_then(|s| s.hooks.clone());
         let poststart = hooks::run(
-            hooks.as_ref().and_then(|h| h.poststart().clone()).as_ref(),
+            hooks.as_ref().and_then(|h| h.poststart().as_ref()),
             "poststart",
-            &state,
+            || self.state_as(Status::Running),
         );
         // Spec v1.3: a failing poststart hook is an error, and the container is stopped.
         if let Err(e) = poststart {
@@ -211,14 +210,16 @@ impl Container {
         if let Some(cg) = self.cgroup() {
             cg.destroy()?;
         }
-        let mut state = self.oci_state();
-        state["status"] = serde_json::json!("stopped");
         let hooks = self.saved.as_ref().and_then(|s| s.hooks.clone());
         // The spec: a failing poststop hook is a warning, and the remaining hooks still run.
         hooks::run_warn(
-            hooks.as_ref().and_then(|h| h.poststop().clone()).as_ref(),
+            hooks.as_ref().and_then(|h| h.poststop().as_ref()),
             "poststop",
-            &state,
+            || {
+                let mut state = self.oci_state();
+                state["status"] = serde_json::json!("stopped");
+                state
+            },
         );
         self.dir.remove()?;
         Ok(())
