@@ -35,23 +35,12 @@ pub fn load(dir: &Path) -> Result<Bundle, BundleError> {
     let dir = fs::canonicalize(dir).map_err(|e| BundleError::Dir(dir.to_path_buf(), e))?;
     let path = dir.join("config.json");
     let bytes = fs::read(&path).map_err(|e| BundleError::Read(path.clone(), e))?;
-    let raw: serde_json::Value =
-        serde_json::from_slice(&bytes).map_err(|e| BundleError::Parse {
-            path: path.clone(),
-            msg: e.to_string(),
-        })?;
-    // Seccomp names are checked on the raw JSON so the error names the exact field.
-    if let Some(seccomp) = raw.pointer("/linux/seccomp") {
-        crate::plan::seccomp::check_raw(seccomp).map_err(|e| BundleError::Parse {
-            path: path.clone(),
-            msg: crate::error::chain(&e),
-        })?;
-    }
-    // serde_path_to_error names the field (e.g. "process.args") that does not fit.
-    let spec: Spec = serde_path_to_error::deserialize(raw).map_err(|e| BundleError::Parse {
-        path: path.clone(),
-        msg: format!("{}: {}", e.path(), e.inner()),
-    })?;
+    // Straight into the Spec when it fits; only a config that does not fit takes the slower
+    // path through a JSON tree, whose errors name the field.
+    let spec = match serde_json::from_slice::<Spec>(&bytes) {
+        Ok(spec) => spec,
+        Err(_) => parse_naming_field(&path, &bytes)?,
+    };
     let root = spec.root().as_ref().ok_or(BundleError::NoRoot)?;
     let rootfs = dir.join(root.path());
     let rootfs =
@@ -60,4 +49,25 @@ pub fn load(dir: &Path) -> Result<Bundle, BundleError> {
         return Err(BundleError::RootfsNotDir(root.path().clone()));
     }
     Ok(Bundle { dir, spec, rootfs })
+}
+
+/// The error of a config.json that is not a Spec, naming the field that does not fit.
+fn parse_naming_field(path: &Path, bytes: &[u8]) -> Result<Spec, BundleError> {
+    let path = path.to_path_buf();
+    let raw: serde_json::Value = serde_json::from_slice(bytes).map_err(|e| BundleError::Parse {
+        path: path.clone(),
+        msg: e.to_string(),
+    })?;
+    // Seccomp names are checked on the raw JSON so the error names the exact field.
+    if let Some(seccomp) = raw.pointer("/linux/seccomp") {
+        crate::plan::seccomp::check_raw(seccomp).map_err(|e| BundleError::Parse {
+            path: path.clone(),
+            msg: crate::error::chain(&e),
+        })?;
+    }
+    // serde_path_to_error names the field (e.g. "process.args") that does not fit.
+    serde_path_to_error::deserialize(raw).map_err(|e| BundleError::Parse {
+        path,
+        msg: format!("{}: {}", e.path(), e.inner()),
+    })
 }

@@ -33,12 +33,17 @@ test_ns_uts_hostname() {
     assert_ne uts-test "$(hostname)" "host hostname changed"
 }
 
+# _ns_userns BUNDLE: a new user namespace mapping 0-65535 to host 100000-165535.
+_ns_userns() {
+    cfg "$1" '.linux.namespaces += [{"type": "user"}]
+        | .linux.uidMappings = [{"containerID": 0, "hostID": 100000, "size": 65536}]
+        | .linux.gidMappings = [{"containerID": 0, "hostID": 100000, "size": 65536}]'
+}
+
 test_ns_user_mapping() {
     local b id pid
     b=$(bundle_new)
-    cfg "$b" '.linux.namespaces += [{"type": "user"}]
-        | .linux.uidMappings = [{"containerID": 0, "hostID": 100000, "size": 65536}]
-        | .linux.gidMappings = [{"containerID": 0, "hostID": 100000, "size": 65536}]'
+    _ns_userns "$b"
     report "$b"
     assert_jq "$out" .ids.uid 0
     assert_jq "$out" .ids.gid 0
@@ -140,4 +145,21 @@ test_ns_join_bad_path_fails() {
     cfg "$b" '.linux.namespaces |= map(if .type == "network" then .path = "/proc/self/ns/uts-nope" else . end)'
     run rt run -b "$b" "$(new_id)"
     assert_fail "joining a namespace path that does not exist must fail"
+}
+
+# exec into a container with its own user namespace joins every cgroup hierarchy of its init
+# (the exec process enters them itself: cgroups::Entry), cgroup2 included on hybrid hosts.
+test_ns_user_exec_joins_the_cgroups() {
+    local b id out
+    b=$(bundle_new)
+    _ns_userns "$b"
+    args "$b" /bin/probe sleep 30
+    id=$(new_id)
+    rt run -d -b "$b" "$id" >"$T/c.out" 2>&1
+    out=$(rt exec "$id" /bin/sh -c 'cat /proc/self/cgroup; echo --; cat /proc/1/cgroup')
+    echo "$out" | sed 's/^/+ /' >&3
+    assert_contains "$out" "--" "the exec did not run"
+    assert_eq "${out%%--*}" "$(echo "${out#*--}" | sed 1d)
+" "the exec process is not in its init's cgroups"
+    rt delete --force "$id"
 }
