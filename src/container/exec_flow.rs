@@ -1,7 +1,8 @@
 //! `brick exec`'s processes, top to bottom: the child joins the container's namespaces and
 //! forks the process that will exec (a setns'd pid namespace applies only to children); that
 //! one puts itself in the container's cgroup (cgroups::Entry), waits until brick did the rest,
-//! then sets itself up as init_flow does and execs. A failure is reported whole (stage, errno, chain).
+//! then sets itself up as init_flow does and execs. A failure is reported whole (stage, errno,
+//! chain).
 
 use crate::cgroups::Entry;
 use crate::container::{caps, console, exec, fds, identity, labels, procfs, seccomp};
@@ -135,8 +136,8 @@ fn process(
     cgroup: Entry,
 ) -> Result<Infallible, StageError> {
     let p = &plan.process;
-    // Into the cgroup first, while single-threaded; brick does the rest (a systemd-less
-    // cgroup2 move after a clone(2) fallback) before Go, so nothing below escapes limits.
+    // Into the cgroup first, while single-threaded; brick does the rest (the cgroup2 move
+    // after a clone(2) fallback) before Go, so nothing below escapes limits.
     cgroup.join_self().at("cgroup")?;
     match ch.recv::<ExecMsg>().at("init")? {
         Some(ExecMsg::Go) => {}
