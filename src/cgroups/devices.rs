@@ -167,18 +167,15 @@ pub fn check_v1(rules: &[DeviceRule]) -> Result<(), CgroupError> {
 pub fn apply_v1(dir: &Path, rules: &[DeviceRule]) -> Result<(), CgroupError> {
     check_v1(rules)?;
     // One open per file, one write per rule: the kernel parses each write(2) as one rule.
-    let mut deny = OpenFile::open(dir, "devices.deny")?;
-    deny.write("a")?;
-    let mut allow = None;
+    let mut deny = OpenFile::write_first(dir, "devices.deny", "a")?;
+    let mut allow: Option<OpenFile> = None;
     for r in rules {
-        let file = match r.allow {
-            true => match &mut allow {
-                Some(f) => f,
-                None => allow.insert(OpenFile::open(dir, "devices.allow")?),
-            },
-            false => &mut deny,
-        };
-        file.write(&r.v1_line())?;
+        let line = r.v1_line();
+        match (r.allow, &mut allow) {
+            (false, _) => deny.write(&line)?,
+            (true, Some(f)) => f.write(&line)?,
+            (true, None) => allow = Some(OpenFile::write_first(dir, "devices.allow", &line)?),
+        }
     }
     Ok(())
 }

@@ -10,36 +10,31 @@ use super::CgroupError;
 
 /// Write `value` to `dir/name` in a single write(2), as cgroupfs parses one value per write.
 pub fn write_file(dir: &Path, name: &str, value: &str) -> Result<(), CgroupError> {
-    let path = dir.join(name);
-    let res = OpenOptions::new()
-        .write(true)
-        .truncate(false)
-        .open(&path)
-        .and_then(|mut f| f.write_all(value.as_bytes()));
-    res.map_err(|source| CgroupError::Write {
-        path,
-        value: value.to_string(),
-        source,
-    })
+    OpenFile::write_first(dir, name, value).map(drop)
 }
 
-/// A cgroupfs file kept open for several values, one write(2) each (v1 device rules).
+/// A cgroupfs file kept open for more values, one write(2) each (v1 device rules).
 pub struct OpenFile {
     path: PathBuf,
     file: fs::File,
 }
 
 impl OpenFile {
-    pub fn open(dir: &Path, name: &str) -> Result<OpenFile, CgroupError> {
+    /// Open `dir/name` and write its first value; an open error names that value too.
+    pub fn write_first(dir: &Path, name: &str, value: &str) -> Result<OpenFile, CgroupError> {
         let path = dir.join(name);
-        match OpenOptions::new().write(true).open(&path) {
-            Ok(file) => Ok(OpenFile { path, file }),
-            Err(source) => Err(CgroupError::Write {
-                path,
-                value: String::new(),
-                source,
-            }),
-        }
+        let mut f = match OpenOptions::new().write(true).open(&path) {
+            Ok(file) => OpenFile { path, file },
+            Err(source) => {
+                return Err(CgroupError::Write {
+                    path,
+                    value: value.to_string(),
+                    source,
+                })
+            }
+        };
+        f.write(value)?;
+        Ok(f)
     }
 
     pub fn write(&mut self, value: &str) -> Result<(), CgroupError> {
