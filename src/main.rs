@@ -1,4 +1,7 @@
 //! argv → cli → commands; prints the error chain as "brick: <verb>: ..." and sets the exit code.
+// std's start-up reads /proc/self/maps and maps a signal stack on every run; brick needs only
+// what `start` below does.
+#![no_main]
 
 use brick::cli::{Cli, Command};
 use brick::commands;
@@ -24,7 +27,38 @@ fn verb(c: &Command) -> &'static str {
     }
 }
 
-fn main() {
+/// The C entry point: stdio made safe and SIGPIPE ignored (as std's start-up would), then brick.
+/// Every path ends in `std::process::exit`, which flushes stdout.
+#[no_mangle]
+pub extern "C" fn main(_argc: libc::c_int, _argv: *const *const libc::c_char) -> libc::c_int {
+    process_start();
+    run();
+    std::process::exit(0)
+}
+
+/// Closed stdio fds become /dev/null, so no file brick opens lands on 0-2 and gets our output;
+/// SIGPIPE is ignored so a write to a gone reader is EPIPE (hooks' stdin), not death.
+fn process_start() {
+    let mut fds = [0, 1, 2].map(|fd| libc::pollfd {
+        fd,
+        events: 0,
+        revents: 0,
+    });
+    // SAFETY: a valid array of three pollfds and a zero timeout.
+    if unsafe { libc::poll(fds.as_mut_ptr(), 3, 0) } >= 0 {
+        for p in fds.iter().filter(|p| p.revents & libc::POLLNVAL != 0) {
+            // SAFETY: a static path; the lowest free fd is the closed one we are filling.
+            let fd = unsafe { libc::open(c"/dev/null".as_ptr(), libc::O_RDWR) };
+            if fd != p.fd {
+                std::process::exit(1);
+            }
+        }
+    }
+    // SAFETY: setting a disposition to SIG_IGN runs no code of ours.
+    unsafe { libc::signal(libc::SIGPIPE, libc::SIG_IGN) };
+}
+
+fn run() {
     let cli = match Cli::try_parse() {
         Ok(c) => c,
         Err(e) => {
@@ -41,7 +75,7 @@ fn main() {
     brick::log::init(g.log.as_deref(), format, g.debug);
     if g.version {
         print!("{}", brick::version_text());
-        return;
+        std::process::exit(0);
     }
     let Some(command) = &cli.command else {
         eprintln!("brick: no command given; see brick --help");

@@ -162,6 +162,30 @@ test_proc_fds_only_stdio() {
     assert_jq "$out" '.fds | keys | sort | join(",")' "0,1,2" "extra fds leaked into the container: $(jq_of "$out" -c .fds)"
 }
 
+# SIGPIPE's bit (1 << 12) in the SigIgn mask of /proc/self/status text.
+_sigpipe_ignored() {
+    local mask
+    mask=$(echo "$1" | sed -n 's/^SigIgn:[[:space:]]*//p')
+    [ -n "$mask" ] || { echo "no SigIgn line" >&2; return 2; }
+    echo $(((0x$mask >> 12) & 1))
+}
+
+test_proc_sigpipe_not_ignored() {
+    local b
+    b=$(bundle_new)
+    # brick ignores SIGPIPE itself; an ignored signal would survive execve into the container
+    # (busybox cat, not the Rust probe, whose own start-up ignores SIGPIPE). Other signals
+    # keep the disposition brick was started with.
+    args "$b" /bin/cat /proc/self/status
+    report "$b"
+    assert_eq 0 "$(_sigpipe_ignored "$out")" "container init starts with SIGPIPE ignored"
+    _exec_target
+    run rt exec "$EX_ID" /bin/cat /proc/self/status
+    assert_ok
+    assert_eq 0 "$(_sigpipe_ignored "$out")" "exec'd process starts with SIGPIPE ignored"
+    _exec_done
+}
+
 test_proc_preserve_fds() {
     local b
     b=$(bundle_new)

@@ -2,6 +2,7 @@
 
 use crate::plan::process::ProcessPlan;
 use nix::errno::Errno;
+use nix::sys::signal::{SigHandler, Signal};
 use std::ffi::{CString, OsStr};
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::PermissionsExt;
@@ -22,6 +23,8 @@ pub enum ExecError {
     NotExecutable(String, #[source] Errno),
     #[error("config.json has no process to start")]
     NoProcess,
+    #[error("restore SIGPIPE's default action")]
+    Sigpipe(#[source] Errno),
     #[error("execve {0:?}")]
     Exec(String, #[source] Errno),
 }
@@ -89,6 +92,10 @@ pub fn resolve(p: &ProcessPlan) -> Result<CString, ExecError> {
 
 /// Returns only on failure.
 pub fn exec(path: &CString, p: &ProcessPlan) -> Result<std::convert::Infallible, ExecError> {
+    // brick ignores SIGPIPE and an ignored signal stays ignored across execve: give it back.
+    // SAFETY: setting a disposition to SIG_DFL runs no code of ours.
+    unsafe { nix::sys::signal::signal(Signal::SIGPIPE, SigHandler::SigDfl) }
+        .map_err(ExecError::Sigpipe)?;
     let e = nix::unistd::execve(path, &p.args, &p.env)
         .err()
         .unwrap_or(Errno::EINVAL);
