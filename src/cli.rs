@@ -190,12 +190,25 @@ fn no_args(cmd: ClapCommand) -> ClapCommand {
 
 impl Subcommand for Command {
     fn augment_subcommands(cmd: ClapCommand) -> ClapCommand {
-        VERBS.iter().fold(cmd, |cmd, (name, about, aliases, args)| {
-            let sub = ClapCommand::new(*name)
-                .about(*about)
-                .aliases(aliases.iter().copied());
-            cmd.subcommand(sub.defer(*args))
-        })
+        // clap copies every global flag into every verb it knows (~20 page faults for all 15):
+        // only the verbs argv names are built, or all of them when it names none (help, typos).
+        let argv: Vec<std::ffi::OsString> = std::env::args_os().skip(1).collect();
+        let named = |(name, _, aliases, _): &&Verb| {
+            argv.iter()
+                .any(|a| a == *name || aliases.iter().any(|x| a == *x))
+        };
+        let verbs: Vec<&Verb> = match VERBS.iter().any(|v| named(&v)) {
+            true => VERBS.iter().filter(named).collect(),
+            false => VERBS.iter().collect(),
+        };
+        verbs
+            .into_iter()
+            .fold(cmd, |cmd, (name, about, aliases, args)| {
+                let sub = ClapCommand::new(*name)
+                    .about(*about)
+                    .aliases(aliases.iter().copied());
+                cmd.subcommand(sub.defer(*args))
+            })
     }
 
     fn augment_subcommands_for_update(cmd: ClapCommand) -> ClapCommand {
