@@ -6,6 +6,7 @@ pub mod error;
 pub mod format;
 pub mod log;
 pub mod signals;
+pub mod small_file;
 pub mod time;
 
 pub mod bundle;

@@ -51,7 +51,7 @@ impl OpenFile {
 /// Read `dir/name` as text with the trailing newline removed.
 pub fn read_file(dir: &Path, name: &str) -> Result<String, CgroupError> {
     let path = dir.join(name);
-    match fs::read_to_string(&path) {
+    match crate::small_file::read(&path) {
         Ok(s) => Ok(s.trim_end_matches('\n').to_string()),
         Err(source) => Err(CgroupError::Read { path, source }),
     }
@@ -170,7 +170,7 @@ pub fn rmdir_tree(dir: &Path) -> Result<(), CgroupError> {
 
 /// Pids listed in `dir/cgroup.procs` and in every sub-cgroup below it.
 pub fn procs_recursive(dir: &Path, out: &mut Vec<i32>) -> Result<(), CgroupError> {
-    let text = match fs::read_to_string(dir.join("cgroup.procs")) {
+    let text = match crate::small_file::read(dir.join("cgroup.procs")) {
         Ok(t) => t,
         Err(e) if e.kind() == ErrorKind::NotFound => return Ok(()),
         Err(source) => {

@@ -54,7 +54,7 @@ impl Layout {
     /// Detect the layout from statfs(/sys/fs/cgroup) and /proc/self/mountinfo.
     pub fn detect() -> Result<Layout, CgroupError> {
         let path = "/proc/self/mountinfo";
-        let text = std::fs::read_to_string(path).map_err(|source| CgroupError::Read {
+        let text = crate::small_file::read(path).map_err(|source| CgroupError::Read {
             path: path.into(),
             source,
         })?;

@@ -99,7 +99,7 @@ pub fn start(
     let proc_cgroup = format!("/proc/{pid}/cgroup");
     let mut last_err = None;
     let joined = wait_until(JOIN_TIMEOUT, || {
-        match std::fs::read_to_string(&proc_cgroup) {
+        match crate::small_file::read(&proc_cgroup) {
             Ok(text) => in_cgroup(&text, path),
             Err(e) => {
                 last_err = Some(e);
@@ -152,7 +152,7 @@ pub fn in_cgroup(proc_cgroup: &str, path: &str) -> bool {
 
 /// Driver names of the host's device majors; without /proc/devices no "char-NAME" is used.
 fn device_names() -> DeviceNames {
-    match std::fs::read_to_string("/proc/devices") {
+    match crate::small_file::read("/proc/devices") {
         Ok(text) => parse_proc_devices(&text),
         Err(e) => {
             crate::log::debug(&format!("read /proc/devices: {e}"));

@@ -243,7 +243,7 @@ fn oom_count(cg: &Cgroup) -> Option<u64> {
         (Mode::V2, Some(d)) => (d.clone(), "memory.events"),
         _ => (cg.v1.get("memory")?.clone(), "memory.oom_control"),
     };
-    let text = std::fs::read_to_string(dir.join(file)).ok()?;
+    let text = crate::small_file::read(dir.join(file)).ok()?;
     let kv = flat_keyed(&text);
     // Kernels before 4.13 have no oom_kill counter in v1; under_oom at least shows one.
     kv.get("oom_kill").or(kv.get("under_oom")).copied()

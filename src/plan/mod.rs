@@ -57,7 +57,7 @@ impl Lsm {
     pub fn detect() -> Self {
         Lsm {
             selinux: selinux_enabled(),
-            apparmor: std::fs::read_to_string("/sys/module/apparmor/parameters/enabled")
+            apparmor: crate::small_file::read("/sys/module/apparmor/parameters/enabled")
                 .is_ok_and(|s| s.trim() == "Y"),
         }
     }

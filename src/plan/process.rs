@@ -184,7 +184,7 @@ pub fn plan(process: &Process, last_cap: u8) -> Result<ProcessPlan, ProcessPlanE
 
 /// The highest capability number this kernel knows.
 pub fn kernel_last_cap() -> u8 {
-    std::fs::read_to_string("/proc/sys/kernel/cap_last_cap")
+    crate::small_file::read("/proc/sys/kernel/cap_last_cap")
         .ok()
         .and_then(|s| s.trim().parse().ok())
         .unwrap_or(40)

@@ -1,7 +1,5 @@
 //! Is the recorded pid still our container? A pid plus its start time names one process.
 
-use std::fs;
-
 /// What /proc/<pid>/stat says about a process.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ProcStat {
@@ -20,7 +18,7 @@ pub fn parse_stat(text: &str) -> Option<ProcStat> {
 }
 
 pub fn read_stat(pid: i32) -> Option<ProcStat> {
-    parse_stat(&fs::read_to_string(format!("/proc/{pid}/stat")).ok()?)
+    parse_stat(&crate::small_file::read(format!("/proc/{pid}/stat")).ok()?)
 }
 
 /// Alive and the same process: not a zombie, and started when our container did.

@@ -15,7 +15,7 @@ pub struct MountInfo {
 }
 
 fn read(path: &str) -> Result<String, RootfsError> {
-    std::fs::read_to_string(path).map_err(|source| RootfsError::HostFile {
+    crate::small_file::read(path).map_err(|source| RootfsError::HostFile {
         path: PathBuf::from(path),
         source,
     })
