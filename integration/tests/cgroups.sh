@@ -320,6 +320,30 @@ test_cgroup_events_stream_oom() {
     rt delete "$id"
 }
 
+test_cgroup_delete_with_busy_subcgroup() {
+    local b id cg dir sub child
+    b=$(bundle_new)
+    args "$b" /bin/sh -c '/bin/probe sleep 30 & /bin/probe sleep 31; wait'
+    id=$(new_id)
+    detached "$b" "$id"
+    sleep 0.2
+    cg=$(cgpath "$b")
+    # A sub-cgroup holding one of the workload's processes, in one v1 hierarchy (or cgroup2):
+    # the first rmdir is busy, so delete must take the kill-and-wait path and remove the tree.
+    dir=/sys/fs/cgroup/pids$cg
+    [ -d "$dir" ] || dir=/sys/fs/cgroup$cg
+    sub=$dir/sub
+    mkdir "$sub"
+    child=$(grep -vx "$(pid_of "$id")" "$dir/cgroup.procs" | tail -n 1)
+    [ -n "$child" ] || { echo "no workload child found" >&2; return 1; }
+    echo "$child" >"$sub/cgroup.procs"
+    run rt delete --force "$id"
+    assert_ok
+    [ ! -d "$sub" ] || { echo "sub-cgroup $sub left behind" >&2; return 1; }
+    alive "$child" && { echo "workload process $child survived delete --force" >&2; return 1; }
+    true
+}
+
 test_cgroup_kill_all_signals_every_process() {
     local b id
     b=$(bundle_new)

@@ -310,7 +310,16 @@ impl Cgroup {
 
     /// SIGKILL whatever is left, wait until empty, then remove every directory; idempotent.
     pub fn destroy(&self) -> Result<(), CgroupError> {
-        let dirs = self.dirs();
+        let mut dirs = self.dirs();
+        // Usually empty and without sub-cgroups: the kernel's rmdir is the check (EBUSY if
+        // not). The first that is busy sends it and the rest down the kill-and-wait path.
+        if self.systemd.is_none() {
+            let gone = dirs.iter().take_while(|d| fsio::rmdir_if_idle(d)).count();
+            dirs.drain(..gone);
+            if dirs.is_empty() {
+                return Ok(());
+            }
+        }
         // A missing directory reads as no pids and removes as done (delete is idempotent).
         if !self.pids()?.is_empty() {
             self.kill_all(libc::SIGKILL)?;

@@ -36,17 +36,19 @@ fn seqpacket() -> Result<OwnedFd, GateError> {
     .map_err(GateError::Socket)
 }
 
-/// The address of `dir/start.sock`, through /proc/self/fd when the path is too long for sun_path.
-fn addr(dir: &Path, dir_fd: &OwnedFd) -> Result<(UnixAddr, PathBuf), GateError> {
+/// The address of `dir/start.sock`, through /proc/self/fd when the path is too long for sun_path
+/// (the directory fd is then returned too: it must stay open until the bind or connect).
+fn addr(dir: &Path) -> Result<(UnixAddr, PathBuf, Option<OwnedFd>), GateError> {
     let full = dir.join(GATE_NAME);
-    let short = PathBuf::from(format!("/proc/self/fd/{}/{GATE_NAME}", dir_fd.as_raw_fd()));
-    let chosen = if full.as_os_str().len() < 100 {
-        full.clone()
+    let (chosen, dir_fd) = if full.as_os_str().len() < 100 {
+        (full.clone(), None)
     } else {
-        short
+        let fd = open_dir(dir)?;
+        let short = PathBuf::from(format!("/proc/self/fd/{}/{GATE_NAME}", fd.as_raw_fd()));
+        (short, Some(fd))
     };
     let a = UnixAddr::new(&chosen).map_err(|e| GateError::Bind(full.clone(), e))?;
-    Ok((a, full))
+    Ok((a, full, dir_fd))
 }
 
 fn open_dir(dir: &Path) -> Result<OwnedFd, GateError> {
@@ -61,8 +63,7 @@ fn open_dir(dir: &Path) -> Result<OwnedFd, GateError> {
 /// Made by the parent before clone; the child inherits it and waits on it.
 pub fn listen_in(dir: &Path) -> Result<OwnedFd, GateError> {
     let fd = seqpacket()?;
-    let dir_fd = open_dir(dir)?;
-    let (a, full) = addr(dir, &dir_fd)?;
+    let (a, full, _dir_fd) = addr(dir)?;
     bind(fd.as_raw_fd(), &a).map_err(|e| GateError::Bind(full.clone(), e))?;
     listen(&fd, Backlog::new(1).unwrap_or(Backlog::MAXCONN))
         .map_err(|e| GateError::Bind(full, e))?;
@@ -87,8 +88,7 @@ pub fn wait(listener: OwnedFd) -> Result<Channel, GateError> {
 /// In `brick start`: open the gate; the channel then yields None (exec'd) or an error.
 pub fn open(dir: &Path) -> Result<Channel, GateError> {
     let fd = seqpacket()?;
-    let dir_fd = open_dir(dir)?;
-    let (a, full) = addr(dir, &dir_fd)?;
+    let (a, full, _dir_fd) = addr(dir)?;
     connect(fd.as_raw_fd(), &a).map_err(|e| GateError::Connect(full, e))?;
     let ch = Channel::from_fd(fd);
     ch.send(&serde_json::json!("start"))?;
