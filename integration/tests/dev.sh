@@ -34,6 +34,21 @@ test_dev_config_device() {
     assert_eq ok "$out"
 }
 
+test_dev_nodes_root_owned_in_setgid_dir() {
+    local b
+    b=$(bundle_new)
+    # No /dev tmpfs: nodes are made in the image's /dev, which is setgid to group 1234 here,
+    # so a node would take that group unless it is chowned to the config's 0:0.
+    cfg "$b" 'del(.mounts[] | select(.destination == "/dev"))'
+    chgrp 1234 "$b/rootfs/dev"
+    chmod 2755 "$b/rootfs/dev"
+    args "$b" /bin/probe stat /dev/null
+    report "$b"
+    assert_jq "$out" '"\(.type) \(.major):\(.minor)"' "c 1:3"
+    assert_jq "$out" .uid 0
+    assert_jq "$out" .gid 0 "/dev/null in a setgid /dev keeps the config's group"
+}
+
 test_dev_symlinks() {
     local b l
     b=$(bundle_new)

@@ -1,7 +1,7 @@
 //! Device nodes, /dev symlinks and /dev/console, never following a symlink of the image.
 
 use std::ffi::OsStr;
-use std::os::fd::{AsFd, BorrowedFd};
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::path::{Path, PathBuf};
 
 use nix::errno::Errno;
@@ -9,7 +9,7 @@ use nix::fcntl::{openat, AtFlags, OFlag};
 use nix::sys::stat::{fstatat, mknodat, umask, Mode, SFlag};
 use nix::unistd::{fchownat, symlinkat, unlinkat, Gid, Uid, UnlinkatFlags};
 
-use super::resolve::{ensure, open_in_root, parent_and_name, Create};
+use super::resolve::{ensure, open_in_root, Create};
 use super::sys::{clone_tree, move_mount_fd};
 use super::RootfsError;
 use crate::plan::rootfs::{DeviceKind, DevicePlan, RootfsPlan};
@@ -20,10 +20,18 @@ pub fn setup_dev(root: BorrowedFd<'_>, plan: &RootfsPlan) -> Result<(), RootfsEr
     }
     // Modes from the config are exact, so the inherited umask must not trim them.
     let old = umask(Mode::empty());
-    let made = plan
-        .devices
-        .iter()
-        .try_for_each(|d| create_device(root, d, plan.user_ns));
+    // Devices mostly share one parent (/dev): it is resolved once, not once per node.
+    let mut parent: Option<(PathBuf, Parent)> = None;
+    let made = plan.devices.iter().try_for_each(|d| {
+        let dir = d.path.parent().unwrap_or(Path::new("/"));
+        if parent.as_ref().is_none_or(|(p, _)| p != dir) {
+            parent = Some((dir.to_path_buf(), Parent::open(root, d)?));
+        }
+        match &parent {
+            Some((_, p)) => create_device(p, d, plan.user_ns),
+            None => Ok(()),
+        }
+    });
     umask(old);
     made?;
     let dev =
@@ -71,15 +79,37 @@ fn remove(dir: BorrowedFd<'_>, name: &OsStr) -> Result<(), Errno> {
     }
 }
 
-fn create_device(root: BorrowedFd<'_>, d: &DevicePlan, user_ns: bool) -> Result<(), RootfsError> {
-    let err = |step| {
-        move |source| RootfsError::Device {
-            path: d.path.clone(),
-            step,
-            source,
-        }
+/// A directory device nodes are made in, and whether new files there take its group.
+struct Parent {
+    fd: OwnedFd,
+    setgid: bool,
+}
+
+impl Parent {
+    fn open(root: BorrowedFd<'_>, d: &DevicePlan) -> Result<Self, RootfsError> {
+        let dir = d.path.parent().unwrap_or(Path::new("/"));
+        let fd = ensure(root, dir, Create::Dir).map_err(derr(d, "resolve parent"))?;
+        let st = nix::sys::stat::fstat(fd.as_fd()).map_err(derr(d, "stat parent"))?;
+        let setgid = st.st_mode & libc::S_ISGID != 0;
+        Ok(Self { fd, setgid })
+    }
+}
+
+fn derr<'a>(d: &'a DevicePlan, step: &'static str) -> impl Fn(Errno) -> RootfsError + 'a {
+    move |source| RootfsError::Device {
+        path: d.path.clone(),
+        step,
+        source,
+    }
+}
+
+fn create_device(dir: &Parent, d: &DevicePlan, user_ns: bool) -> Result<(), RootfsError> {
+    let err = |step| derr(d, step);
+    let name = match d.path.file_name() {
+        Some(n) => n.to_os_string(),
+        None => return Err(err("resolve parent")(Errno::EINVAL)),
     };
-    let (parent, name) = parent_and_name(root, &d.path).map_err(err("resolve parent"))?;
+    let parent = &dir.fd;
     remove(parent.as_fd(), &name).map_err(err("unlink existing"))?;
     let kind = match d.kind {
         DeviceKind::Char => SFlag::S_IFCHR,
@@ -90,6 +120,8 @@ fn create_device(root: BorrowedFd<'_>, d: &DevicePlan, user_ns: bool) -> Result<
         let dev = libc::makedev(d.major as libc::c_uint, d.minor as libc::c_uint);
         let mode = Mode::from_bits_truncate(d.mode);
         match mknodat(parent.as_fd(), name.as_os_str(), kind, mode, dev) {
+            // Still host root (or user ns root): a root-owned node needs no chown.
+            Ok(()) if d.uid == 0 && d.gid == 0 && !dir.setgid => return Ok(()),
             Ok(()) => {
                 let (uid, gid) = (Some(Uid::from_raw(d.uid)), Some(Gid::from_raw(d.gid)));
                 return fchownat(

@@ -1,6 +1,5 @@
 //! Resolution of hostile config paths strictly inside the rootfs (openat2 RESOLVE_IN_ROOT).
 
-use std::ffi::OsString;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::path::{Component, Path, PathBuf};
 
@@ -61,18 +60,32 @@ fn ensure_depth(
             _ => None,
         })
         .collect();
-    let mut cur = open_in_root(root, Path::new("/"), open_flags(true))?;
-    let mut prefix = PathBuf::from("/");
-    for (i, name) in comps.iter().enumerate() {
-        let as_file = i + 1 == comps.len() && create == Create::File;
+    // Usually only the last component is missing: start from its parent when that exists.
+    let parent: PathBuf = std::iter::once(std::ffi::OsStr::new("/"))
+        .chain(comps.iter().copied().take(comps.len().saturating_sub(1)))
+        .collect();
+    let (mut cur, skip) = match open_in_root(root, &parent, open_flags(true)) {
+        Ok(fd) if !comps.is_empty() => (fd, comps.len() - 1),
+        _ => (open_in_root(root, Path::new("/"), open_flags(true))?, 0),
+    };
+    let mut prefix: PathBuf = match skip {
+        0 => PathBuf::from("/"),
+        _ => parent,
+    };
+    for (i, name) in comps.iter().enumerate().skip(skip) {
+        let last = i + 1 == comps.len();
+        let as_file = last && create == Create::File;
         prefix.push(name);
-        match open_in_root(root, &prefix, open_flags(!as_file)) {
-            Ok(fd) => {
-                cur = fd;
-                continue;
+        // The whole path was just found missing, so its last component needs no second look.
+        if !last {
+            match open_in_root(root, &prefix, open_flags(true)) {
+                Ok(fd) => {
+                    cur = fd;
+                    continue;
+                }
+                Err(Errno::ENOENT) => {}
+                Err(e) => return Err(e),
             }
-            Err(Errno::ENOENT) => {}
-            Err(e) => return Err(e),
         }
         let made = if as_file {
             nix::fcntl::openat(
@@ -113,16 +126,6 @@ fn ensure_depth(
         cur = open_in_root(root, &prefix, open_flags(!as_file))?;
     }
     Ok(cur)
-}
-
-/// The parent directory (created if missing) and the final name of `path`.
-pub fn parent_and_name(root: BorrowedFd<'_>, path: &Path) -> Result<(OwnedFd, OsString), Errno> {
-    let name = match path.components().next_back() {
-        Some(Component::Normal(n)) => n.to_os_string(),
-        _ => return Err(Errno::EINVAL),
-    };
-    let parent = path.parent().unwrap_or(Path::new("/"));
-    Ok((ensure(root, parent, Create::Dir)?, name))
 }
 
 /// Kind of the object `fd` refers to.
