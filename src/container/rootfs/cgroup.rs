@@ -10,9 +10,9 @@ use nix::sys::statfs::{statfs, CGROUP2_SUPER_MAGIC};
 use nix::unistd::symlinkat;
 
 use super::mountinfo::{mountinfo, proc_cgroup, MountInfo};
-use super::mounts::{finish, fresh, merr, set_attr_relaxed};
+use super::mounts::{finish, fresh, legacy_flags, merr, set_attr_relaxed};
 use super::resolve::{ensure, Create};
-use super::sys::{clone_tree, move_mount_fd, set_attr, FsContext};
+use super::sys::{clone_tree, mount_new, move_mount_fd, set_attr, FsContext};
 use super::RootfsError;
 use crate::plan::rootfs::{attr, MountAttr, MountPlan};
 
@@ -61,17 +61,19 @@ pub fn mount_cgroup(
             Ok(()) | Err(Errno::EEXIST) => {}
             Err(e) => return Err(merr(m, "mkdir hierarchy")(e)),
         }
-        let dir = nix::fcntl::openat(
-            tmpfs.as_fd(),
-            name,
-            OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC,
-            Mode::empty(),
-        )
-        .map_err(merr(m, "open hierarchy dir"))?;
-        let mnt = hierarchy(m, &info, &cgroups, cgroup_ns, m.attr)?;
-        move_mount_fd(mnt.as_fd(), dir.as_fd()).map_err(merr(m, "move_mount hierarchy"))?;
-        // Co-mounted controllers ("cpu,cpuacct") are also reachable by each name, as on hosts.
         let name_str = name.to_string_lossy();
+        if !(cgroup_ns && fresh_in_place(m, &info, tmpfs.as_fd(), &name_str)) {
+            let dir = nix::fcntl::openat(
+                tmpfs.as_fd(),
+                name,
+                OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC,
+                Mode::empty(),
+            )
+            .map_err(merr(m, "open hierarchy dir"))?;
+            let mnt = hierarchy(m, &info, &cgroups, cgroup_ns, m.attr)?;
+            move_mount_fd(mnt.as_fd(), dir.as_fd()).map_err(merr(m, "move_mount hierarchy"))?;
+        }
+        // Co-mounted controllers ("cpu,cpuacct") are also reachable by each name, as on hosts.
         if name_str.contains(',') {
             for part in name_str.split(',') {
                 match symlinkat(name, tmpfs.as_fd(), part) {
@@ -86,10 +88,24 @@ pub fn mount_cgroup(
             set: attr::RDONLY,
             clr: 0,
         };
-        set_attr(tmpfs.as_fd(), ro, nix::mount::MsFlags::empty(), false)
+        // Recursive: hierarchies mounted in place are read-only only from here.
+        set_attr(tmpfs.as_fd(), ro, nix::mount::MsFlags::empty(), true)
             .map_err(merr(m, "mount_setattr ro"))?;
     }
     finish(tmpfs.as_fd(), m)
+}
+
+/// A fresh hierarchy mounted straight onto `dir/name` with mount(2), writable until the
+/// recursive read-only above; false sends it down the fd API, which names a failing step.
+fn fresh_in_place(m: &MountPlan, info: &MountInfo, dir: BorrowedFd<'_>, name: &str) -> bool {
+    let Some(flags) = legacy_flags(m.attr.set & !attr::RDONLY, m.flags) else {
+        return false;
+    };
+    let data = match info.fstype.as_str() {
+        "cgroup" => controllers(&info.super_opts).join(","),
+        _ => String::new(),
+    };
+    mount_new(&info.fstype, dir, name, &info.fstype, flags, &data).is_ok()
 }
 
 /// Controllers (or "name=...") a v1 hierarchy was mounted with, from its super options.

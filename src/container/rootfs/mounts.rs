@@ -9,9 +9,9 @@ use nix::mount::MsFlags;
 use nix::sys::stat::SFlag;
 
 use super::resolve::{ensure, file_type, open_in_root, Create};
-use super::sys::{clone_tree, move_mount_fd, set_attr, FsContext};
+use super::sys::{clone_tree, mount_new, move_mount_fd, set_attr, FsContext};
 use super::{cgroup, RootfsError};
-use crate::plan::rootfs::{attr, MountAttr, MountKind, MountPlan, RootfsPlan};
+use crate::plan::rootfs::{attr, MountAttr, MountKind, MountPlan, RootfsPlan, MS_NOSYMFOLLOW};
 
 /// The config's mounts in `range`, in config order.
 pub fn mount_range(
@@ -78,7 +78,17 @@ fn mount_one(
                 // Devices are created after this; a read-only /dev is applied in finalize().
                 a.set &= !attr::RDONLY;
             }
-            let mnt = fresh_or_host(m, &m.data_with_label(label), a)?;
+            let data = m.data_with_label(label);
+            // The fd API is kept for what needs the new mount's fd, and to name a failing step.
+            let labelled_mqueue = label.is_some() && m.fstype == "mqueue";
+            if !labelled_mqueue && m.rec_attr.is_empty() && m.propagation.is_empty() {
+                if let Some(flags) = legacy_flags(a.set, m.flags) {
+                    if mount_new(&m.source, target.as_fd(), "", &m.fstype, flags, &data).is_ok() {
+                        return Ok(());
+                    }
+                }
+            }
+            let mnt = fresh_or_host(m, &data, a)?;
             move_mount_fd(mnt.as_fd(), target.as_fd()).map_err(merr(m, "move_mount"))?;
             if let Some(l) = label.filter(|_| m.fstype == "mqueue") {
                 // mqueue takes no context= (see the plan): its root gets the label, as runc does.
@@ -121,6 +131,32 @@ fn source_tree(
         }
         Err(_) => clone_tree(nix::fcntl::AT_FDCWD, src, recursive),
     }
+}
+
+/// mount(2) flags for a new mount with attributes `set` and the plan's superblock flags; None
+/// where only the fd API does it right: read-only (mount(2) would make the superblock
+/// read-only too, and a superblock can be shared with the host) or a bit mount(2) lacks.
+pub fn legacy_flags(set: u64, planned: MsFlags) -> Option<MsFlags> {
+    const BITS: [(u64, MsFlags); 7] = [
+        (attr::NOSUID, MsFlags::MS_NOSUID),
+        (attr::NODEV, MsFlags::MS_NODEV),
+        (attr::NOEXEC, MsFlags::MS_NOEXEC),
+        (attr::NOATIME, MsFlags::MS_NOATIME),
+        (attr::STRICTATIME, MsFlags::MS_STRICTATIME),
+        (attr::NODIRATIME, MsFlags::MS_NODIRATIME),
+        (attr::NOSYMFOLLOW, MS_NOSYMFOLLOW),
+    ];
+    let known = BITS.iter().fold(0, |acc, (bit, _)| acc | bit);
+    if set & !known != 0 {
+        return None;
+    }
+    let sb =
+        MsFlags::MS_SYNCHRONOUS | MsFlags::MS_DIRSYNC | MsFlags::MS_MANDLOCK | MsFlags::MS_LAZYTIME;
+    let flags = BITS
+        .iter()
+        .filter(|(bit, _)| set & bit == *bit)
+        .fold(planned & sb, |acc, (_, f)| acc | *f);
+    Some(flags)
 }
 
 /// A fresh mount; a sysfs the kernel refuses (user ns without its own net ns)

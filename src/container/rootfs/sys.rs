@@ -153,6 +153,26 @@ pub fn set_attr(
     })
 }
 
+/// mount(2) of a new `fstype` instance on `name` inside the directory `dir` refers to (empty
+/// name: that directory), reached through /proc/self/fd so nothing is walked in the rootfs.
+/// One syscall where fsopen, fsconfig, fsmount and move_mount take five or more.
+pub fn mount_new(
+    source: &str,
+    dir: BorrowedFd<'_>,
+    name: &str,
+    fstype: &str,
+    flags: MsFlags,
+    data: &str,
+) -> Result<(), Errno> {
+    let target = match name {
+        "" => format!("/proc/self/fd/{}", dir.as_raw_fd()),
+        n => format!("/proc/self/fd/{}/{n}", dir.as_raw_fd()),
+    };
+    let source = (!source.is_empty()).then_some(source);
+    let data = (!data.is_empty()).then_some(data);
+    nix::mount::mount(source, target.as_str(), Some(fstype), flags, data)
+}
+
 /// A filesystem context being configured (fsopen).
 pub struct FsContext(OwnedFd);
 
