@@ -14,7 +14,8 @@ export TEST_TIMEOUT=${TEST_TIMEOUT:-240}
 # devices.list, freezer.state, ...) and are covered on v2 by tests/cgroups_v2.sh.
 V2_SHARED='ns_cgroup|ns_cgroup_absent_shows_host_paths|dev_cgroup_denies_unlisted|exec_joins_namespaces_and_cgroup|mount_cgroup'
 V2_SHARED="$V2_SHARED|cgroup_(zero_limits_are_unset|paused_delete_force|ps|events_stats|events_stream_oom"
-V2_SHARED="$V2_SHARED|kill_all_signals_every_process|impossible_cpuset|devices_deny_inside_wildcard|network)"
+V2_SHARED="$V2_SHARED|kill_all_signals_every_process|impossible_cpuset|devices_deny_inside_wildcard|network"
+V2_SHARED="$V2_SHARED|delete_with_busy_subcgroup)"
 
 pass=0 fail=0 skipped=0
 failed_suites=()
