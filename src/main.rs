@@ -1,6 +1,9 @@
 //! argv → cli → commands; prints the error chain as "brick: <verb>: ..." and sets the exit code.
+// The CLI is tested through the binary (tests/cli.rs); a test build of this file is empty, so
+// the harness's own main can run.
+#![cfg(not(test))]
 // std's start-up reads /proc/self/maps and maps a signal stack on every run; brick needs only
-// what `start` below does.
+// what `process_start` below does.
 #![no_main]
 
 use brick::cli::{Cli, Command};
