@@ -90,12 +90,16 @@ pub fn resolve(p: &ProcessPlan) -> Result<CString, ExecError> {
     Err(ExecError::NotFound(arg0, Errno::ENOENT))
 }
 
-/// Returns only on failure.
-pub fn exec(path: &CString, p: &ProcessPlan) -> Result<std::convert::Infallible, ExecError> {
-    // brick ignores SIGPIPE and an ignored signal stays ignored across execve: give it back.
+/// brick ignores SIGPIPE and an ignored signal stays ignored across execve: give it back.
+pub fn default_sigpipe() -> Result<(), ExecError> {
     // SAFETY: setting a disposition to SIG_DFL runs no code of ours.
     unsafe { nix::sys::signal::signal(Signal::SIGPIPE, SigHandler::SigDfl) }
-        .map_err(ExecError::Sigpipe)?;
+        .map(drop)
+        .map_err(ExecError::Sigpipe)
+}
+
+/// Returns only on failure.
+pub fn exec(path: &CString, p: &ProcessPlan) -> Result<std::convert::Infallible, ExecError> {
     let e = nix::unistd::execve(path, &p.args, &p.env)
         .err()
         .unwrap_or(Errno::EINVAL);

@@ -175,6 +175,8 @@ fn process(
     fds::cloexec_from(3 + plan.preserve_fds).at("fds")?;
     // argv[0] is found in the container's PATH, inside the container's root.
     let exe = exec::resolve(p).at("exec")?;
+    // SIGPIPE's default (brick ignores it), before any filter could refuse the call.
+    exec::default_sigpipe().at("exec")?;
     // Without no_new_privs, loading a filter needs CAP_SYS_ADMIN: load it before capset.
     if !p.no_new_privs {
         load_seccomp(plan, ch)?;

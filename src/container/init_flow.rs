@@ -129,6 +129,9 @@ fn sequence(
         true => None,
         false => Some(exec::resolve(p).at("exec")?),
     };
+    // SIGPIPE's default, before any filter could refuse the call; from here the init writes
+    // only to sockets (MSG_NOSIGNAL) and to hook stdin pipes filled before the hook runs.
+    exec::default_sigpipe().at("exec")?;
     // Without no_new_privs, loading a filter needs CAP_SYS_ADMIN: load it before capset.
     if !p.no_new_privs {
         load_seccomp(plan, report_to)?;

@@ -69,6 +69,19 @@ fn wait_exit(pid: u32, secs: i64) -> std::io::Result<bool> {
     }
 }
 
+/// A pipe already holding the whole state, when it fits: nothing is written once the hook
+/// runs, so one that exits unread cannot raise SIGPIPE (the container's init no longer
+/// ignores it by then). None: the caller writes after the spawn, as before.
+fn prefilled_stdin(state: &[u8]) -> Option<OwnedFd> {
+    let (read, write) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).ok()?;
+    let room = nix::fcntl::fcntl(&write, nix::fcntl::FcntlArg::F_GETPIPE_SZ).ok()?;
+    if usize::try_from(room).ok()? < state.len() {
+        return None;
+    }
+    std::fs::File::from(write).write_all(state).ok()?;
+    Some(read)
+}
+
 fn run_one(hook: &Hook, kind: &'static str, state: &[u8]) -> Result<(), HookError> {
     let path = hook.path().clone();
     let args = hook.args().clone().unwrap_or_default();
@@ -82,13 +95,15 @@ fn run_one(hook: &Hook, kind: &'static str, state: &[u8]) -> Result<(), HookErro
             cmd.env(k, v);
         }
     }
-    cmd.stdin(Stdio::piped());
+    let filled = prefilled_stdin(state);
+    let late = filled.is_none();
+    cmd.stdin(filled.map_or_else(Stdio::piped, Stdio::from));
     let mut child = cmd.spawn().map_err(|source| HookError::Spawn {
         kind,
         path: path.clone(),
         source,
     })?;
-    if let Some(mut stdin) = child.stdin.take() {
+    if let Some(mut stdin) = child.stdin.take().filter(|_| late) {
         // A hook that does not read its stdin is not an error.
         let _ = stdin.write_all(state);
     }
@@ -182,5 +197,20 @@ mod tests {
         let e = run(Some(&vec![slow]), "createRuntime", || serde_json::json!({})).unwrap_err();
         assert!(matches!(e, HookError::Timeout { secs: 1, .. }));
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn stdin_is_filled_before_the_hook_runs() {
+        use std::io::Read;
+        let state = vec![b'x'; 40_000];
+        let fd = prefilled_stdin(&state).expect("40 kB fits a pipe");
+        let mut got = Vec::new();
+        // The write end is closed already: the read ends at the state's end, not in a wait.
+        std::fs::File::from(fd).read_to_end(&mut got).unwrap();
+        assert_eq!(got, state);
+        assert!(
+            prefilled_stdin(&vec![b'x'; 4 << 20]).is_none(),
+            "4 MiB needs a late write"
+        );
     }
 }
