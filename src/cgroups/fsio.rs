@@ -124,7 +124,6 @@ pub fn remove_dirs(made: &[PathBuf]) {
     }
 }
 
-/// Remove a cgroup directory and any sub-cgroups the container made, retrying while busy.
 /// Removed, or already gone; false for anything else (busy, sub-cgroups) without a retry.
 pub fn rmdir_if_idle(dir: &Path) -> bool {
     match fs::remove_dir(dir) {
@@ -133,6 +132,7 @@ pub fn rmdir_if_idle(dir: &Path) -> bool {
     }
 }
 
+/// Remove a cgroup directory and any sub-cgroups the container made, retrying while busy.
 pub fn rmdir_tree(dir: &Path) -> Result<(), CgroupError> {
     // Most cgroups have no sub-cgroups: try the rmdir before listing the directory.
     match fs::remove_dir(dir) {

@@ -253,3 +253,27 @@ pub fn finish(mnt: BorrowedFd<'_>, m: &MountPlan) -> Result<(), RootfsError> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn legacy_flags_only_where_mount2_matches_the_fd_api() {
+        let set = attr::NOSUID | attr::NODEV | attr::STRICTATIME;
+        let planned = MsFlags::MS_LAZYTIME | MsFlags::MS_RDONLY | MsFlags::MS_NOEXEC;
+        // Superblock flags come from the plan, mount flags only from the attributes.
+        assert_eq!(
+            legacy_flags(set, planned),
+            Some(
+                MsFlags::MS_NOSUID
+                    | MsFlags::MS_NODEV
+                    | MsFlags::MS_STRICTATIME
+                    | MsFlags::MS_LAZYTIME
+            )
+        );
+        assert_eq!(legacy_flags(attr::RDONLY | attr::NOSUID, planned), None);
+        assert_eq!(legacy_flags(0x10_0000, MsFlags::empty()), None, "idmap bit");
+        assert_eq!(legacy_flags(0, MsFlags::empty()), Some(MsFlags::empty()));
+    }
+}
