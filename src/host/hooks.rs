@@ -95,16 +95,15 @@ fn run_one(hook: &Hook, kind: &'static str, state: &[u8]) -> Result<(), HookErro
             cmd.env(k, v);
         }
     }
-    let filled = prefilled_stdin(state);
-    let late = filled.is_none();
-    cmd.stdin(filled.map_or_else(Stdio::piped, Stdio::from));
+    cmd.stdin(prefilled_stdin(state).map_or_else(Stdio::piped, Stdio::from));
     let mut child = cmd.spawn().map_err(|source| HookError::Spawn {
         kind,
         path: path.clone(),
         source,
     })?;
-    if let Some(mut stdin) = child.stdin.take().filter(|_| late) {
-        // A hook that does not read its stdin is not an error.
+    // Only a state too big for a prefilled pipe leaves a pipe to write here; a hook that does
+    // not read its stdin is not an error.
+    if let Some(mut stdin) = child.stdin.take() {
         let _ = stdin.write_all(state);
     }
     if let Some(secs) = hook.timeout().filter(|t| *t > 0) {

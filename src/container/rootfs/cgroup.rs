@@ -101,11 +101,23 @@ fn fresh_in_place(m: &MountPlan, info: &MountInfo, dir: BorrowedFd<'_>, name: &s
     let Some(flags) = legacy_flags(m.attr.set & !attr::RDONLY, m.flags) else {
         return false;
     };
-    let data = match info.fstype.as_str() {
+    mount_new(
+        &info.fstype,
+        dir,
+        name,
+        &info.fstype,
+        flags,
+        &fresh_data(info),
+    )
+    .is_ok()
+}
+
+/// A fresh instance's mount data: a v1 hierarchy's controllers, nothing for cgroup2.
+fn fresh_data(info: &MountInfo) -> String {
+    match info.fstype.as_str() {
         "cgroup" => controllers(&info.super_opts).join(","),
         _ => String::new(),
-    };
-    mount_new(&info.fstype, dir, name, &info.fstype, flags, &data).is_ok()
+    }
 }
 
 /// Controllers (or "name=...") a v1 hierarchy was mounted with, from its super options.
@@ -132,17 +144,12 @@ fn hierarchy(
     cgroup_ns: bool,
     a: MountAttr,
 ) -> Result<OwnedFd, RootfsError> {
-    let ctrls = controllers(&info.super_opts);
     if cgroup_ns {
-        let data = if info.fstype == "cgroup" {
-            ctrls.join(",")
-        } else {
-            String::new()
-        };
         let mut fm = m.clone();
         fm.source = info.fstype.clone();
-        return fresh(&fm, &info.fstype, &data, a.set);
+        return fresh(&fm, &info.fstype, &fresh_data(info), a.set);
     }
+    let ctrls = controllers(&info.super_opts);
     let own = cgroups.iter().find(|(c, _)| {
         if info.fstype == "cgroup2" {
             c.is_empty()

@@ -25,7 +25,7 @@ pub fn setup_dev(root: BorrowedFd<'_>, plan: &RootfsPlan) -> Result<(), RootfsEr
     let made = plan.devices.iter().try_for_each(|d| {
         let dir = d.path.parent().unwrap_or(Path::new("/"));
         if parent.as_ref().is_none_or(|(p, _)| p != dir) {
-            parent = Some((dir.to_path_buf(), Parent::open(root, d)?));
+            parent = Some((dir.to_path_buf(), Parent::open(root, dir, d)?));
         }
         match &parent {
             Some((_, p)) => create_device(p, d, plan.user_ns),
@@ -86,8 +86,7 @@ struct Parent {
 }
 
 impl Parent {
-    fn open(root: BorrowedFd<'_>, d: &DevicePlan) -> Result<Self, RootfsError> {
-        let dir = d.path.parent().unwrap_or(Path::new("/"));
+    fn open(root: BorrowedFd<'_>, dir: &Path, d: &DevicePlan) -> Result<Self, RootfsError> {
         let fd = ensure(root, dir, Create::Dir).map_err(derr(d, "resolve parent"))?;
         let st = nix::sys::stat::fstat(fd.as_fd()).map_err(derr(d, "stat parent"))?;
         let setgid = st.st_mode & libc::S_ISGID != 0;
