@@ -166,6 +166,34 @@ wait_gone() {
     _fail "process $p still alive"
 }
 
+# wait_until SECONDS DESCRIPTION CMD...: poll CMD until it succeeds; fail the test at the deadline.
+wait_until() {
+    local n=$(($1 * 20)) what=$2
+    shift 2
+    while [ $n -gt 0 ]; do
+        "$@" 2>/dev/null && return 0
+        sleep 0.05
+        n=$((n - 1))
+    done
+    _fail "timed out waiting: $what" "command: $*"
+}
+
+# has_own_ns PID TYPE: PID's TYPE namespace is not the test's own.
+has_own_ns() {
+    local theirs
+    theirs=$(stat -L -c %i "/proc/$1/ns/$2" 2>/dev/null) || return 1
+    [ -n "$theirs" ] && [ "$theirs" != "$(stat -L -c %i "/proc/self/ns/$2")" ]
+}
+
+# wait_own_ns PID TYPE...: until PID (a helper that unshares) has its own namespaces.
+wait_own_ns() {
+    local p=$1 t
+    shift
+    for t in "$@"; do
+        wait_until 10 "process $p to have its own $t namespace" has_own_ns "$p" "$t"
+    done
+}
+
 # alive PID: exists and is not a zombie.
 alive() {
     local st

@@ -200,3 +200,40 @@ test_hook_poststop_on_delete() {
     rt delete --force "$id"
     [ -e "$T/hk/poststop.state" ] || _fail "poststop did not run on delete --force"
 }
+
+# Hooks run in the runtime's namespaces even when the container joins namespaces by path:
+# brick enters those around clone and must return to exactly its own afterwards.
+test_hooks_run_in_runtime_namespaces_after_joins() {
+    local b hp id h want
+    unshare --net --ipc --uts --cgroup sleep 100 &
+    hp=$!
+    helper_pid $hp
+    wait_own_ns $hp net ipc uts cgroup
+    mkdir -p "$T/hk"
+    b=$(bundle_new)
+    args "$b" /bin/true
+    cfg "$b" '.hooks = {prestart: [$a], createRuntime: [$b], poststart: [$c], poststop: [$d]}' \
+        --argjson a "$(_ns_hook prestart)" --argjson b "$(_ns_hook createRuntime)" \
+        --argjson c "$(_ns_hook poststart)" --argjson d "$(_ns_hook poststop)"
+    cfg "$b" '.linux.namespaces |= map(if .type == "network" then .path = "/proc/\($hp)/ns/net"
+            elif (.type | IN("ipc", "uts")) then .path = "/proc/\($hp)/ns/\(.type)" else . end)
+        | .linux.namespaces += [{type: "cgroup", path: "/proc/\($hp)/ns/cgroup"}] | del(.hostname)' --arg hp "$hp"
+    id=$(new_id)
+    rt create -b "$b" "$id" >"$T/c.out" 2>&1
+    rt start "$id"
+    wait_status "$id" stopped
+    rt delete "$id"
+    want=$(readlink /proc/self/ns/net /proc/self/ns/ipc /proc/self/ns/uts /proc/self/ns/cgroup)
+    for h in prestart createRuntime poststart poststop; do
+        [ -s "$T/hk/$h.ns" ] || _fail "$h hook did not run"
+        assert_eq "$want" "$(cat "$T/hk/$h.ns")" "$h hook did not run in the runtime's namespaces"
+    done
+    kill "$hp"
+    wait "$hp" 2>/dev/null || true
+}
+
+# _ns_hook NAME: a host hook that records its namespaces in $T/hk/NAME.ns.
+_ns_hook() {
+    jq -cn --arg n "$1" --arg f "$T/hk/$1.ns" \
+        '{path: "/bin/sh", args: ["sh", "-c", "readlink /proc/self/ns/net /proc/self/ns/ipc /proc/self/ns/uts /proc/self/ns/cgroup > \($f)"]}'
+}

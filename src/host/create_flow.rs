@@ -177,9 +177,13 @@ fn spawn_and_sync(
             init_flow::run(plan, child_end, gate, console, entry)
         },
     );
-    nsenter::leave(saved_ns);
+    let left = nsenter::leave(saved_ns);
     drop(clone_into);
     let spawn::Spawned { pid, in_cgroup } = spawned?;
+    if let Err(e) = left {
+        abort_child(pid);
+        return Err(e.into());
+    }
     let Some(parent_end) = parent_slot.take() else {
         abort_child(pid);
         return Err(CreateError::ChildVanished);
