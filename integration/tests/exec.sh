@@ -52,6 +52,22 @@ test_exec_security_as_configured() {
     _exec_done
 }
 
+# A saved seccomp profile that no longer parses must stop exec, never drop the filter.
+test_exec_refuses_a_corrupt_saved_seccomp() {
+    is_brick || skip "state.json's layout is brick's own"
+    local st="$STATE_ROOT"
+    _exec_target '.linux.seccomp = {"defaultAction": "SCMP_ACT_ALLOW",
+        "syscalls": [{"names": ["sethostname"], "action": "SCMP_ACT_ERRNO"}]}'
+    st="$st/$EX_ID/state.json"
+    jq '.config.seccomp.defaultAction = "SCMP_ACT_BOGUS"' "$st" >"$st.new" && mv "$st.new" "$st"
+    run rt exec "$EX_ID" /bin/sh -c 'touch /tmp/exec-ran'
+    assert_fail "exec with a corrupt saved seccomp profile must fail"
+    assert_contains "$err" "config.seccomp.defaultAction" "the error names the field"
+    assert_contains "$err" "state.json" "the error names the file"
+    [ ! -e "$EX_B/rootfs/tmp/exec-ran" ] || _fail "exec started the process without its filter"
+    _exec_done
+}
+
 test_exec_user_cwd_env_gids() {
     _exec_target
     run rt exec --user 1000:1001 -g 10 -g 20 --cwd /tmp -e FOO=bar -e HOME=/x \

@@ -73,6 +73,8 @@ pub enum ExecError {
 /// The container as exec found it, with the namespaces of its init held open.
 struct Target {
     saved: Saved,
+    /// state.json, named in errors about what it holds.
+    state_file: PathBuf,
     ns: Vec<NsFd>,
     ids: Vec<NsIds>,
     cgroup: Option<Cgroup>,
@@ -134,6 +136,7 @@ fn open_target(root: &Path, id: &str, ignore_paused: bool) -> Result<Target, Exe
         .map_err(ExecError::Record)?;
     Ok(Target {
         saved,
+        state_file: c.dir.file(crate::state::store::STATE_FILE),
         ns,
         ids,
         cgroup,
@@ -182,7 +185,7 @@ pub fn exec(
     let target = open_target(root, id, opts.ignore_paused)?;
     let file = process_file.map(read_process).transpose()?;
     let (base, seccomp) = match &target.saved.config {
-        Some(v) => xplan::from_saved(v),
+        Some(v) => xplan::from_saved(v, &target.state_file)?,
         // A container created without the saved config: its bundle is read again.
         None => {
             let spec = crate::bundle::load(&target.saved.bundle)?.spec;

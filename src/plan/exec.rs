@@ -33,6 +33,12 @@ pub enum ExecPlanError {
     Seccomp(#[from] SeccompPlanError),
     #[error("process.apparmorProfile {0:?}: AppArmor is not enabled on this host")]
     NoApparmor(String),
+    #[error("{path:?}: {field}: {msg} (exec refuses to run without what create saved)")]
+    SavedConfig {
+        path: PathBuf,
+        field: String,
+        msg: String,
+    },
 }
 
 /// What `brick exec`'s flags ask for (already parsed; no file is read here).
@@ -120,13 +126,41 @@ pub fn saved_config(spec: &Spec) -> serde_json::Value {
     })
 }
 
-/// The inverse of saved_config; a part that does not parse counts as absent.
-pub fn from_saved(v: &serde_json::Value) -> (Option<Process>, Option<LinuxSeccomp>) {
-    let get = |k: &str| v.get(k).filter(|x| !x.is_null()).cloned();
-    (
-        get("process").and_then(|p| serde_json::from_value(p).ok()),
-        get("seccomp").and_then(|s| serde_json::from_value(s).ok()),
-    )
+/// The process and seccomp profile saved by create: a part that does not parse is an error
+/// naming the field, never "absent" (exec would then run without the container's filter).
+pub fn from_saved(
+    v: &serde_json::Value,
+    path: &std::path::Path,
+) -> Result<(Option<Process>, Option<LinuxSeccomp>), ExecPlanError> {
+    if !v.is_object() {
+        return Err(saved_err(path, "config".into(), "not a JSON object".into()));
+    }
+    Ok((part(v, "process", path)?, part(v, "seccomp", path)?))
+}
+
+fn part<T: serde::de::DeserializeOwned>(
+    v: &serde_json::Value,
+    key: &str,
+    path: &std::path::Path,
+) -> Result<Option<T>, ExecPlanError> {
+    let Some(x) = v.get(key).filter(|x| !x.is_null()) else {
+        return Ok(None);
+    };
+    serde_path_to_error::deserialize(x).map(Some).map_err(|e| {
+        let field = match e.path().to_string().as_str() {
+            "." => format!("config.{key}"),
+            p => format!("config.{key}.{p}"),
+        };
+        saved_err(path, field, e.inner().to_string())
+    })
+}
+
+fn saved_err(path: &std::path::Path, field: String, msg: String) -> ExecPlanError {
+    ExecPlanError::SavedConfig {
+        path: path.to_path_buf(),
+        field,
+        msg,
+    }
 }
 
 /// Everything the plan is made from.

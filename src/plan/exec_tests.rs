@@ -166,9 +166,23 @@ fn saved_config_round_trips() {
         "linux": {"seccomp": {"defaultAction": "SCMP_ACT_ALLOW"}}
     }))
     .unwrap();
-    let (p, s) = from_saved(&saved_config(&spec));
+    let at = std::path::Path::new("/run/brick/c/state.json");
+    let (p, s) = from_saved(&saved_config(&spec), at).unwrap();
     assert_eq!(p.unwrap().args().clone().unwrap(), ["/bin/init"]);
     assert!(s.is_some());
-    let (p, s) = from_saved(&serde_json::json!({}));
+    let (p, s) = from_saved(&serde_json::json!({}), at).unwrap();
     assert!(p.is_none() && s.is_none());
+}
+
+#[test]
+fn saved_config_that_does_not_parse_is_an_error_naming_the_field() {
+    let at = std::path::Path::new("/run/brick/c/state.json");
+    let bad = serde_json::json!({"seccomp": {"defaultAction": "SCMP_ACT_BOGUS"}});
+    let e = from_saved(&bad, at).unwrap_err().to_string();
+    assert!(e.contains("config.seccomp.defaultAction"), "{e}");
+    assert!(e.contains("state.json"), "{e}");
+    let bad = serde_json::json!({"process": {"args": "sh"}});
+    let e = from_saved(&bad, at).unwrap_err().to_string();
+    assert!(e.contains("config.process.args"), "{e}");
+    assert!(from_saved(&serde_json::json!([]), at).is_err());
 }

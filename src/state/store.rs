@@ -11,7 +11,7 @@ use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 use thiserror::Error;
 
-const STATE_FILE: &str = "state.json";
+pub const STATE_FILE: &str = "state.json";
 
 #[derive(Debug, Error)]
 pub enum StoreError {
