@@ -18,7 +18,7 @@ pub enum LabelError {
 pub fn keycreate(proc: &Proc, lsm: Lsm, label: Option<&str>) -> Result<(), LabelError> {
     match label {
         Some(l) if lsm.selinux => proc
-            .write(&format!("{}/attr/keycreate", Proc::thread_dir()), l)
+            .write(&format!("{}/attr/keycreate", proc.thread_dir()), l)
             .map_err(|e| LabelError::Keycreate(l.into(), e)),
         _ => Ok(()),
     }
@@ -30,7 +30,7 @@ pub fn apply(
     selinux: Option<&str>,
     apparmor: Option<&str>,
 ) -> Result<(), LabelError> {
-    let dir = Proc::thread_dir();
+    let dir = proc.thread_dir();
     match selinux {
         Some(l) if lsm.selinux => proc
             .write(&format!("{dir}/attr/exec"), l)

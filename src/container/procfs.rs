@@ -26,6 +26,8 @@ pub enum ProcfsError {
         #[source]
         source: std::io::Error,
     },
+    #[error("/proc/thread-self points at {0:?}, not PID/task/TID")]
+    ThreadSelf(String),
     #[error("prctl(PR_SET_DUMPABLE)")]
     Dumpable(#[source] Errno),
 }
@@ -81,8 +83,30 @@ fn openat_strict(dir: &OwnedFd, path: &str, flags: OFlag) -> Result<OwnedFd, Err
     Ok(unsafe { OwnedFd::from_raw_fd(r as i32) })
 }
 
+/// Where this procfs keeps the calling thread: its thread-self link, read through the
+/// verified root. getpid() would name another process when /proc belongs to another pid
+/// namespace (a bind of the host's /proc: pid 1 there is the host's init).
+fn own_thread_dir(root: &OwnedFd) -> Result<String, ProcfsError> {
+    let target = nix::fcntl::readlinkat(root, "thread-self")
+        .map_err(|e| ProcfsError::OpenFile("thread-self".into(), e))?;
+    let text = target.to_string_lossy().into_owned();
+    match is_thread_dir(&text) {
+        true => Ok(text),
+        false => Err(ProcfsError::ThreadSelf(text)),
+    }
+}
+
+/// "PID/task/TID" and nothing else.
+fn is_thread_dir(text: &str) -> bool {
+    let number = |p: &str| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit());
+    let parts: Vec<&str> = text.split('/').collect();
+    matches!(parts.as_slice(), [pid, "task", tid] if number(pid) && number(tid))
+}
+
 pub struct Proc {
     root: OwnedFd,
+    /// "PID/task/TID" of the calling thread as this procfs numbers it (its own pid namespace).
+    thread: String,
 }
 
 impl Proc {
@@ -98,7 +122,8 @@ impl Proc {
         if !is_procfs(&root).map_err(ProcfsError::Open)? || st.st_ino != PROC_ROOT_INO {
             return Err(ProcfsError::NotProcfs);
         }
-        Ok(Proc { root })
+        let thread = own_thread_dir(&root)?;
+        Ok(Proc { root, thread })
     }
 
     /// Only opened when something must be written, so a config without /proc still runs.
@@ -126,11 +151,9 @@ impl Proc {
             })
     }
 
-    /// The path of this thread's own directory, spelled without the thread-self symlink.
-    pub fn thread_dir() -> String {
-        // SAFETY: getpid and gettid cannot fail.
-        let (pid, tid) = unsafe { (libc::getpid(), libc::gettid()) };
-        format!("{pid}/task/{tid}")
+    /// The calling thread's own directory in this procfs, spelled without the symlink.
+    pub fn thread_dir(&self) -> &str {
+        &self.thread
     }
 
     pub fn exists(&self, rel: &str) -> bool {
@@ -149,11 +172,42 @@ impl Proc {
 
     pub fn write_oom_score_adj(&self, adj: Option<i32>) -> Result<(), ProcfsError> {
         match adj {
-            Some(v) => self.write(
-                &format!("{}/oom_score_adj", Self::thread_dir()),
-                &v.to_string(),
-            ),
+            Some(v) => self.write(&format!("{}/oom_score_adj", self.thread), &v.to_string()),
             None => Ok(()),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn thread_dir_is_pid_task_tid_only() {
+        assert!(is_thread_dir("12/task/13"));
+        for bad in [
+            "12/task",
+            "../1/task/1",
+            "12/task/13/x",
+            "a/task/1",
+            "1/tasks/1",
+            "",
+        ] {
+            assert!(!is_thread_dir(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn own_thread_dir_names_this_thread() {
+        let root = nix::fcntl::open(
+            "/proc",
+            OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
+            Mode::empty(),
+        )
+        .unwrap();
+        // SAFETY: gettid cannot fail.
+        let tid = unsafe { libc::gettid() };
+        let dir = own_thread_dir(&root).unwrap();
+        assert!(dir.ends_with(&format!("/task/{tid}")), "{dir}");
     }
 }
