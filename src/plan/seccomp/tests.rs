@@ -290,6 +290,35 @@ fn cache_key_is_stable_and_content_addressed() {
     assert_ne!(cache::key(&b1), cache::key(&b3));
 }
 
+#[test]
+fn cache_entries_are_never_shared_between_builds() {
+    let s = profile(json!({"defaultAction": "SCMP_ACT_ERRNO",
+        "syscalls": [{"names": ["read"], "action": "SCMP_ACT_ALLOW"}]}));
+    // The build id is version + commit + a hash of the compiler's sources (build.rs).
+    let parts: Vec<&str> = cache::BUILD_ID.split('+').collect();
+    assert_eq!(parts.len(), 3, "{}", cache::BUILD_ID);
+    assert_eq!(parts[0], env!("CARGO_PKG_VERSION"));
+    assert!(parts[2].len() == 16 && parts[2].bytes().all(|b| b.is_ascii_hexdigit()));
+    let old = cache::key_for_build(&s, "0.1.0+1111111+00112233aabbccdd");
+    let new = cache::key_for_build(&s, "0.1.0+2222222+00112233aabbccdd");
+    let edited = cache::key_for_build(&s, "0.1.0+1111111+ffeeddcc00112233");
+    assert_ne!(old, new, "another commit must not share the entry");
+    assert_ne!(old, edited, "edited compiler sources must not share the entry");
+    assert_eq!(cache::key(&s), cache::key_for_build(&s, cache::BUILD_ID));
+    // An entry written by the old build, read by the new one: a different file, and even
+    // renamed into place its header's key does not match.
+    let tmp = TempDir::new();
+    let dir = tmp.cache();
+    let entry = cache::Entry {
+        bpf: vec![0; 8],
+        skipped: Vec::new(),
+    };
+    cache::store(&dir, &old, &entry).expect("store");
+    assert!(matches!(cache::load(&dir, &new), Ok(None)));
+    let bytes = cache::encode(&old, &entry);
+    assert_eq!(cache::decode(&bytes, &new).err().as_deref(), Some("key mismatch"));
+}
+
 fn entry_path(dir: &std::path::Path, s: &LinuxSeccomp) -> PathBuf {
     let key = cache::key(s);
     let hex: String = key.iter().map(|b| format!("{b:02x}")).collect();
