@@ -19,6 +19,18 @@ pub mod attr {
     pub const NOSYMFOLLOW: u64 = 0x20_0000;
 }
 
+/// Files in /proc that a config may bind over (lxcfs-style setups); nothing else in /proc.
+pub const PROC_BIND_FILES: [&str; 8] = [
+    "cpuinfo",
+    "diskstats",
+    "loadavg",
+    "meminfo",
+    "slabinfo",
+    "stat",
+    "swaps",
+    "uptime",
+];
+
 /// `MS_NOSYMFOLLOW`, which nix does not name.
 pub const MS_NOSYMFOLLOW: MsFlags = MsFlags::from_bits_retain(libc::MS_NOSYMFOLLOW);
 
@@ -34,6 +46,10 @@ pub enum RootfsPlanError {
     MissingType { dst: PathBuf },
     #[error("mounts: option {option:?} on {dst:?} (id-mapped mounts) is not available in brick")]
     IdmapUnavailable { dst: PathBuf, option: String },
+    #[error("mounts: {fstype:?} on \"/proc\": only procfs (type \"proc\", or a bind of a procfs) may be mounted over /proc")]
+    NotProcOverProc { fstype: String },
+    #[error("mounts: {dst:?} is inside /proc, where only binds onto /proc/{{cpuinfo,diskstats,loadavg,meminfo,slabinfo,stat,swaps,uptime}} are allowed")]
+    InsideProc { dst: PathBuf },
     #[error("linux.rootfsPropagation: invalid value {value:?}")]
     InvalidRootfsPropagation { value: String },
     #[error("linux.devices: path {path:?} is not absolute")]
@@ -180,6 +196,7 @@ pub fn plan_rootfs(
         .iter()
         .map(|m| plan_mount(m, bundle))
         .collect::<Result<Vec<_>, _>>()?;
+    mounts.iter().try_for_each(check_proc)?;
     let rootfs_propagation = linux
         .and_then(|l| l.rootfs_propagation().as_deref())
         .filter(|v| !v.is_empty())
@@ -323,6 +340,33 @@ pub fn plan_mount(m: &Mount, bundle: &Path) -> Result<MountPlan, RootfsPlanError
         data: parsed.data.join(","),
         remount: parsed.remount,
     })
+}
+
+/// What a config may mount at or inside /proc (the resolved target is checked again in the
+/// child, where an image symlink could aim another destination there).
+fn check_proc(m: &MountPlan) -> Result<(), RootfsPlanError> {
+    let proc = Path::new("/proc");
+    let Ok(rel) = m.destination.strip_prefix(proc) else {
+        return Ok(());
+    };
+    // A remount changes the flags of what is there already (procfs stays procfs).
+    if m.remount {
+        return Ok(());
+    }
+    if rel.as_os_str().is_empty() {
+        return match (&m.kind, m.fstype.as_str()) {
+            (MountKind::Fresh, "proc") | (MountKind::Bind { .. }, _) => Ok(()),
+            _ => Err(RootfsPlanError::NotProcOverProc {
+                fstype: m.fstype.clone(),
+            }),
+        };
+    }
+    match m.is_bind() && PROC_BIND_FILES.iter().any(|f| rel == Path::new(f)) {
+        true => Ok(()),
+        false => Err(RootfsPlanError::InsideProc {
+            dst: m.destination.clone(),
+        }),
+    }
 }
 
 fn default_devices() -> Vec<DevicePlan> {

@@ -299,3 +299,37 @@ fn bad_lists_rejected() {
         assert!(e.to_string().contains(field), "{e}");
     }
 }
+
+#[test]
+fn only_procfs_over_proc_and_only_lxcfs_files_inside() {
+    let ok = |j: &str| check_proc(&mount(j).unwrap());
+    assert!(ok(r#"{"destination": "/proc", "type": "proc", "source": "proc"}"#).is_ok());
+    // A bind's source is checked in the child (it must be a procfs).
+    assert!(ok(
+        r#"{"destination": "/proc", "type": "bind", "source": "/proc", "options": ["rbind"]}"#
+    )
+    .is_ok());
+    assert!(ok(
+        r#"{"destination": "/proc/uptime", "type": "bind", "source": "/u", "options": ["bind"]}"#
+    )
+    .is_ok());
+    assert!(ok(r#"{"destination": "/proc2", "type": "tmpfs", "source": "tmpfs"}"#).is_ok());
+    let e = ok(r#"{"destination": "/proc", "type": "tmpfs", "source": "tmpfs"}"#).unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        r#"mounts: "tmpfs" on "/proc": only procfs (type "proc", or a bind of a procfs) may be mounted over /proc"#
+    );
+    assert!(ok(r#"{"destination": "/proc/./", "type": "tmpfs", "source": "tmpfs"}"#).is_err());
+    for bad in [
+        r#"{"destination": "/proc/sys", "type": "tmpfs", "source": "tmpfs"}"#,
+        r#"{"destination": "/proc/sys", "type": "bind", "source": "/x", "options": ["bind"]}"#,
+        r#"{"destination": "/proc/uptime", "type": "tmpfs", "source": "tmpfs"}"#,
+        r#"{"destination": "/proc/1/task", "type": "bind", "source": "/x", "options": ["bind"]}"#,
+    ] {
+        let e = ok(bad).unwrap_err();
+        assert!(
+            matches!(e, RootfsPlanError::InsideProc { .. }),
+            "{bad}: {e}"
+        );
+    }
+}

@@ -10,6 +10,7 @@ mod mountinfo;
 mod mounts;
 mod paths;
 mod pivot;
+mod proc_guard;
 mod resolve;
 mod sys;
 
@@ -52,6 +53,8 @@ pub enum RootfsError {
         #[source]
         source: Errno,
     },
+    #[error("mounts: refused to mount on {dst:?}: {reason}")]
+    ProcTarget { dst: PathBuf, reason: &'static str },
     #[error("read host file {path:?}")]
     HostFile {
         path: PathBuf,

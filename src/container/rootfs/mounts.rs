@@ -10,7 +10,7 @@ use nix::sys::stat::SFlag;
 
 use super::resolve::{ensure, file_type, open_in_root, Create};
 use super::sys::{clone_tree, mount_new, move_mount_fd, set_attr, FsContext};
-use super::{cgroup, RootfsError};
+use super::{cgroup, proc_guard, RootfsError};
 use crate::plan::rootfs::{attr, MountAttr, MountKind, MountPlan, RootfsPlan, MS_NOSYMFOLLOW};
 
 /// The config's mounts in `range`, in config order.
@@ -65,14 +65,16 @@ fn mount_one(
             let create = if is_dir { Create::Dir } else { Create::File };
             let target =
                 ensure(root, &m.destination, create).map_err(merr(m, "resolve destination"))?;
+            proc_guard::check(root, &plan.rootfs, m, target.as_fd(), Some(tree.as_fd()))?;
             set_attr_relaxed(tree.as_fd(), m.attr).map_err(merr(m, "mount_setattr"))?;
             move_mount_fd(tree.as_fd(), target.as_fd()).map_err(merr(m, "move_mount"))?;
             finish(tree.as_fd(), m)
         }
-        MountKind::Cgroup => cgroup::mount_cgroup(root, m, plan.cgroup_ns),
+        MountKind::Cgroup => cgroup::mount_cgroup(root, &plan.rootfs, m, plan.cgroup_ns),
         MountKind::Fresh => {
             let target = ensure(root, &m.destination, Create::Dir)
                 .map_err(merr(m, "resolve destination"))?;
+            proc_guard::check(root, &plan.rootfs, m, target.as_fd(), None)?;
             let mut a = m.attr;
             if m.destination == Path::new("/dev") {
                 // Devices are created after this; a read-only /dev is applied in finalize().
