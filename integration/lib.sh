@@ -50,6 +50,20 @@ _track_after() {
 # track_pid PID: a container process this test started; it must be gone when the test ends.
 track_pid() { echo "$1 $(_starttime "$1")" >>"$T/.pids"; }
 
+# default_cgroup ID: the test runs ID without a cgroupsPath, at the runtime's default
+# /brick/ID; the leak check and the cleanup then cover that path too.
+default_cgroup() { echo "$1" >>"$T/.default_cgroups"; }
+
+# _test_cgroup_dirs: every cgroup directory this test's containers may have.
+_test_cgroup_dirs() {
+    local id
+    ls -d /sys/fs/cgroup/*/"${CG_PREFIX#/}"-* /sys/fs/cgroup/"${CG_PREFIX#/}"-* 2>/dev/null
+    [ -f "$T/.default_cgroups" ] || return 0
+    while read -r id; do
+        ls -d /sys/fs/cgroup/*/brick/"$id" /sys/fs/cgroup/brick/"$id" 2>/dev/null
+    done <"$T/.default_cgroups"
+}
+
 # helper_pid PID: a host helper this test started; killed after the test, not a leak.
 helper_pid() { echo "$1" >>"$T/.helpers"; }
 
@@ -313,7 +327,7 @@ leak_check() {
         fi
     done
     # v1 (and hybrid) hierarchies, then a pure cgroup2 mount at /sys/fs/cgroup.
-    for e in /sys/fs/cgroup/*/"${CG_PREFIX#/}"-* /sys/fs/cgroup/"${CG_PREFIX#/}"-*; do
+    for e in $(_test_cgroup_dirs); do
         [ -d "$e" ] || continue
         echo "LEAK: cgroup left: $e"
         bad=1
@@ -346,7 +360,8 @@ cleanup_test() {
         for e in $m; do umount -l "$e" 2>/dev/null; done
     done
     sleep 0.05
-    for e in $(ls -d /sys/fs/cgroup/*/"${CG_PREFIX#/}"-* /sys/fs/cgroup/"${CG_PREFIX#/}"-* 2>/dev/null | sort -r); do
+    for e in $(_test_cgroup_dirs | sort -r); do
+        for pid in $(cat "$e/cgroup.procs" 2>/dev/null); do kill -9 "$pid" 2>/dev/null; done
         find "$e" -depth -type d -exec rmdir {} + 2>/dev/null
     done
     # Never rm across a mount that survived (it could be a bind of a host path).

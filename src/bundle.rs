@@ -10,8 +10,8 @@ use thiserror::Error;
 pub enum BundleError {
     #[error("bundle {0:?}")]
     Dir(PathBuf, #[source] io::Error),
-    #[error("read {0:?}")]
-    Read(PathBuf, #[source] io::Error),
+    #[error(transparent)]
+    Read(#[from] crate::input_file::InputFileError),
     #[error("parse {path:?}: {msg}")]
     Parse { path: PathBuf, msg: String },
     #[error("config.json: root.path is missing")]
@@ -34,12 +34,15 @@ pub struct Bundle {
 pub fn load(dir: &Path) -> Result<Bundle, BundleError> {
     let dir = fs::canonicalize(dir).map_err(|e| BundleError::Dir(dir.to_path_buf(), e))?;
     let path = dir.join("config.json");
-    let bytes = fs::read(&path).map_err(|e| BundleError::Read(path.clone(), e))?;
+    // Regular files only, size-capped: a FIFO or device as config.json must not hang create.
+    let bytes = crate::input_file::read(&path)?;
     // Straight into the Spec when it fits; only a config that does not fit takes the slower
     // path through a JSON tree, whose errors name the field.
+    // serde would also read a struct from an array ("[]" as an empty Spec): objects only.
+    let object = bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{');
     let spec = match serde_json::from_slice::<Spec>(&bytes) {
-        Ok(spec) => spec,
-        Err(_) => parse_naming_field(&path, &bytes)?,
+        Ok(spec) if object => spec,
+        _ => parse_naming_field(&path, &bytes)?,
     };
     let root = spec.root().as_ref().ok_or(BundleError::NoRoot)?;
     let rootfs = dir.join(root.path());
@@ -58,6 +61,15 @@ fn parse_naming_field(path: &Path, bytes: &[u8]) -> Result<Spec, BundleError> {
         path: path.clone(),
         msg: e.to_string(),
     })?;
+    if !raw.is_object() {
+        return Err(BundleError::Parse {
+            path,
+            msg: format!(
+                "the top level must be a JSON object, not {}",
+                json_kind(&raw)
+            ),
+        });
+    }
     // Seccomp names are checked on the raw JSON so the error names the exact field.
     if let Some(seccomp) = raw.pointer("/linux/seccomp") {
         crate::plan::seccomp::check_raw(seccomp).map_err(|e| BundleError::Parse {
@@ -70,4 +82,16 @@ fn parse_naming_field(path: &Path, bytes: &[u8]) -> Result<Spec, BundleError> {
         path,
         msg: format!("{}: {}", e.path(), e.inner()),
     })
+}
+
+/// "an array", "a string", ... for messages about a value of the wrong kind.
+fn json_kind(v: &serde_json::Value) -> &'static str {
+    match v {
+        serde_json::Value::Null => "null",
+        serde_json::Value::Bool(_) => "a boolean",
+        serde_json::Value::Number(_) => "a number",
+        serde_json::Value::String(_) => "a string",
+        serde_json::Value::Array(_) => "an array",
+        serde_json::Value::Object(_) => "an object",
+    }
 }

@@ -4,6 +4,7 @@ pub mod cli;
 pub mod commands;
 pub mod error;
 pub mod format;
+pub mod input_file;
 pub mod log;
 pub mod signals;
 pub mod small_file;

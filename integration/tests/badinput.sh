@@ -286,3 +286,139 @@ test_bad_capability_name() {
     fi
     assert_fail "unknown capability must be rejected"
 }
+
+# Special files where brick reads a file must fail at once (a FIFO, a device), never block.
+test_bad_config_is_special_file() {
+    local b f
+    b=$(bundle_new)
+    rm "$b/config.json"
+    mkfifo "$b/config.json"
+    # A writer never comes: a runtime that opens the FIFO blocks until the test's timeout.
+    _create_fails "$b"
+    brick_err "brick: create:" config.json FIFO
+    rm "$b/config.json"
+    ln -s /dev/zero "$b/config.json"
+    _create_fails "$b"
+    brick_err "brick: create:" config.json "character device"
+    rm "$b/config.json"
+    truncate -s 33M "$b/config.json"
+    _create_fails "$b"
+    brick_err "brick: create:" config.json "32 MiB"
+}
+
+test_bad_config_top_level_not_an_object() {
+    local b
+    b=$(bundle_new)
+    echo '[]' >"$b/config.json"
+    _create_fails "$b"
+    brick_err "brick: create:" config.json "top level must be a JSON object"
+}
+
+test_bad_process_and_resources_files_are_fifos() {
+    local b id
+    b=$(bundle_new)
+    args "$b" /bin/probe sleep 30
+    id=$(new_id)
+    rt run -d -b "$b" "$id" >"$T/c.out" 2>&1
+    mkfifo "$T/fifo"
+    run rt exec --process "$T/fifo" "$id"
+    assert_fail "exec --process FIFO must fail, not block"
+    brick_err "brick: exec:" FIFO
+    run rt update -r "$T/fifo" "$id"
+    assert_fail "update -r FIFO must fail, not block"
+    brick_err "brick: update:" FIFO
+    rt delete --force "$id"
+}
+
+test_bad_hook_path_is_fifo() {
+    local b
+    mkfifo "$T/hook"
+    b=$(bundle_new)
+    cfg "$b" '.hooks = {prestart: [{path: $p}]}' --arg p "$T/hook"
+    _create_fails "$b"
+    brick_err "brick: create:" "prestart hook" "not a regular file"
+}
+
+# One unreadable state.json: state fails at once, list reports it and still lists the others.
+test_bad_state_file_is_fifo() {
+    is_brick || skip "state.json's layout is brick's own"
+    local b good bad
+    b=$(bundle_new)
+    cfg "$b" 'del(.linux.cgroupsPath)'
+    args "$b" /bin/probe sleep 30
+    good=$(new_id)
+    bad=$(new_id)
+    default_cgroup "$good"
+    default_cgroup "$bad"
+    rt create -b "$b" "$good" >"$T/c1.out" 2>&1
+    rt create -b "$b" "$bad" >"$T/c2.out" 2>&1
+    rm "$STATE_ROOT/$bad/state.json"
+    mkfifo "$STATE_ROOT/$bad/state.json"
+    run rt state "$bad"
+    assert_fail "state of a container whose state.json is a FIFO must fail"
+    brick_err FIFO
+    run rt list -q
+    assert_ok "list must not fail for one bad entry"
+    assert_eq "$good" "$out" "list shows the good container"
+    assert_contains "$err" "$bad" "list reports the bad entry"
+    # Its state names nothing: delete --force cleans the default cgroup path.
+    run rt delete --force "$bad"
+    assert_ok "delete --force of a container with an unreadable state.json"
+    _assert_no_default_cgroup "$bad"
+    rt delete --force "$good"
+    _assert_no_default_cgroup "$good"
+}
+
+# A state.json cut short still names the cgroup: delete --force kills by it.
+test_bad_state_file_truncated() {
+    is_brick || skip "state.json's layout is brick's own"
+    local b id st
+    b=$(bundle_new)
+    args "$b" /bin/probe sleep 30
+    id=$(new_id)
+    rt run -d -b "$b" "$id" >"$T/c.out" 2>&1
+    st="$STATE_ROOT/$id/state.json"
+    head -c $(($(stat -c %s "$st") - 40)) "$st" >"$st.cut" && mv "$st.cut" "$st"
+    run rt state "$id"
+    assert_fail "state of a truncated state.json"
+    run rt delete "$id"
+    assert_fail "delete without --force keeps a container it cannot read"
+    run rt delete --force "$id"
+    assert_ok "delete --force of a truncated state.json"
+}
+
+# A cgroup record that does not parse: delete falls back to the default path, never skips.
+test_bad_state_cgroup_record_corrupt() {
+    is_brick || skip "state.json's layout is brick's own"
+    local b id st
+    b=$(bundle_new)
+    cfg "$b" 'del(.linux.cgroupsPath)'
+    args "$b" /bin/probe sleep 30
+    id=$(new_id)
+    default_cgroup "$id"
+    rt run -d -b "$b" "$id" >"$T/c.out" 2>&1
+    st="$STATE_ROOT/$id/state.json"
+    jq -c '.cgroup = {"not": "a record"}' "$st" >"$st.new" && mv "$st.new" "$st"
+    run rt delete --force "$id"
+    assert_ok "delete --force with a corrupt cgroup record"
+    _assert_no_default_cgroup "$id"
+}
+
+# _assert_no_default_cgroup ID: nothing left at /brick/ID in any hierarchy.
+_assert_no_default_cgroup() {
+    local d
+    for d in /sys/fs/cgroup/*/brick/"$1" /sys/fs/cgroup/brick/"$1"; do
+        [ ! -d "$d" ] || _fail "cgroup left at the default path: $d" "procs: $(cat "$d/cgroup.procs" 2>/dev/null | tr '\n' ' ')"
+    done
+}
+
+# An init that dies before Ready: the error says how (here SIGSYS from the container's filter).
+test_bad_init_killed_before_ready_says_how() {
+    local b
+    b=$(bundle_new)
+    cfg "$b" '.process.noNewPrivileges = false
+        | .linux.seccomp = {"defaultAction": "SCMP_ACT_ALLOW",
+            "syscalls": [{"names": ["capset"], "action": "SCMP_ACT_KILL_PROCESS"}]}'
+    _create_fails "$b"
+    brick_err "brick: create:" "exited before it was ready" SIGSYS
+}

@@ -1,13 +1,17 @@
 use super::CmdResult;
 use crate::cli::{Global, ListArgs};
-use crate::host::lifecycle::Container;
+use crate::host::lifecycle::{Container, LifecycleError};
+use crate::state::StoreError;
 
 pub fn run(g: &Global, a: &ListArgs) -> CmdResult {
     let mut states = Vec::new();
     for id in crate::state::store::list_ids(&g.root)? {
-        // A container deleted while we list is simply not listed.
-        if let Ok(c) = Container::load(&g.root, &id) {
-            states.push(c.oci_state());
+        match Container::peek(&g.root, &id) {
+            Ok(c) => states.push(c.oci_state()),
+            // A container deleted while we list is simply not listed.
+            Err(LifecycleError::Store(StoreError::NotExist(_))) => {}
+            // As runc: a bad entry is reported and the others are still listed.
+            Err(e) => eprintln!("brick: list: container {id:?}: {}", crate::error::chain(&e)),
         }
     }
     if a.quiet {

@@ -48,6 +48,8 @@ pub enum VerbError {
         status: String,
         stderr: String,
     },
+    #[error(transparent)]
+    Input(#[from] crate::input_file::InputFileError),
     #[error("ps output has no PID column in its header {0:?}")]
     NoPidColumn(String),
     #[error("write to stdout")]
@@ -107,12 +109,14 @@ pub fn resume(root: &Path, id: &str) -> Result<(), VerbError> {
 /// Read a LinuxResources JSON from `path` ("-" is stdin); zeros mean "leave as is", as in runc.
 pub fn read_resources(path: &Path) -> Result<LinuxResources, VerbError> {
     let mut text = Vec::new();
-    let read = if path == Path::new("-") {
-        io::stdin().read_to_end(&mut text).map(|_| ())
+    if path == Path::new("-") {
+        io::stdin()
+            .read_to_end(&mut text)
+            .map_err(|e| VerbError::ReadResources(path.to_path_buf(), e))?;
     } else {
-        std::fs::read(path).map(|t| text = t)
-    };
-    read.map_err(|e| VerbError::ReadResources(path.to_path_buf(), e))?;
+        // Regular files only: a FIFO or device given as --resources must not hang update.
+        text = crate::input_file::read(path)?;
+    }
     let res = serde_json::from_slice(&text)
         .map_err(|e| VerbError::ParseResources(path.to_path_buf(), e))?;
     Ok(unset_zeros(res))
@@ -130,9 +134,7 @@ pub fn update(root: &Path, id: &str, res: &LinuxResources) -> Result<(), VerbErr
 
 /// Host pids of every process in the container's cgroup.
 pub fn pids(root: &Path, id: &str) -> Result<Vec<i32>, VerbError> {
-    let c = Container::load(root, id)?;
-    let cg = cgroup_of(&c)?;
-    drop(c);
+    let cg = cgroup_of(&Container::peek(root, id)?)?;
     let mut pids = cg.pids().map_err(cg_err("list the processes of", id))?;
     pids.sort_unstable();
     pids.dedup();
@@ -218,7 +220,7 @@ struct Watched {
 }
 
 fn watch(root: &Path, id: &str) -> Result<Watched, VerbError> {
-    let c = Container::load(root, id)?;
+    let c = Container::peek(root, id)?;
     let status = c.status();
     let (Some(s), Status::Created | Status::Running | Status::Paused) = (&c.saved, status) else {
         return Err(VerbError::NotRunning(id.to_string(), status));

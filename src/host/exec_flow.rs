@@ -36,8 +36,8 @@ pub enum ExecError {
     Creating(String),
     #[error("open the container's namespace {0:?}")]
     OpenNs(PathBuf, #[source] std::io::Error),
-    #[error("read --process {0:?}")]
-    ReadProcess(PathBuf, #[source] std::io::Error),
+    #[error("--process")]
+    ReadProcess(#[from] crate::input_file::InputFileError),
     #[error("parse --process {path:?}: {msg}")]
     ParseProcess { path: PathBuf, msg: String },
     #[error(transparent)]
@@ -144,7 +144,8 @@ fn open_target(root: &Path, id: &str, ignore_paused: bool) -> Result<Target, Exe
 }
 
 fn read_process(path: &Path) -> Result<Process, ExecError> {
-    let bytes = std::fs::read(path).map_err(|e| ExecError::ReadProcess(path.to_path_buf(), e))?;
+    // Regular files only: a FIFO or device given as --process must not hang exec.
+    let bytes = crate::input_file::read(path)?;
     let mut de = serde_json::Deserializer::from_slice(&bytes);
     serde_path_to_error::deserialize(&mut de).map_err(|e| ExecError::ParseProcess {
         path: path.to_path_buf(),

@@ -23,6 +23,8 @@ pub enum HookError {
         path: PathBuf,
         status: String,
     },
+    #[error("{kind} hook {path:?}: not a regular file")]
+    NotRegular { kind: &'static str, path: PathBuf },
     #[error("{kind} hook {path:?}: timed out after {secs}s")]
     Timeout {
         kind: &'static str,
@@ -84,6 +86,10 @@ fn prefilled_stdin(state: &[u8]) -> Option<OwnedFd> {
 
 fn run_one(hook: &Hook, kind: &'static str, state: &[u8]) -> Result<(), HookError> {
     let path = hook.path().clone();
+    // A FIFO, socket or device is never executed (exec would refuse it, less clearly).
+    if std::fs::metadata(&path).is_ok_and(|m| !m.is_file()) {
+        return Err(HookError::NotRegular { kind, path });
+    }
     let args = hook.args().clone().unwrap_or_default();
     let mut cmd = Command::new(&path);
     if let Some((arg0, rest)) = args.split_first() {

@@ -46,8 +46,16 @@ pub struct Container {
 }
 
 impl Container {
+    /// The container, locked (for verbs that change it).
     pub fn load(root: &Path, id: &str) -> Result<Self, LifecycleError> {
         let dir = ContainerDir::open(root, id)?;
+        let saved = dir.load()?;
+        Ok(Container { dir, saved })
+    }
+
+    /// The container without its lock, for verbs that only read (state, list, ps, events).
+    pub fn peek(root: &Path, id: &str) -> Result<Self, LifecycleError> {
+        let dir = ContainerDir::peek(root, id)?;
         let saved = dir.load()?;
         Ok(Container { dir, saved })
     }
@@ -55,6 +63,22 @@ impl Container {
     fn cgroup(&self) -> Option<Cgroup> {
         let v = self.saved.as_ref()?.cgroup.clone()?;
         serde_json::from_value(v).ok()
+    }
+
+    /// The cgroup delete must clean up: the saved record, or where it does not parse, the
+    /// default path (cleanup is never skipped because a record is unreadable).
+    fn cgroup_for_cleanup(&self) -> Option<Cgroup> {
+        let v = self.saved.as_ref()?.cgroup.clone()?;
+        match serde_json::from_value(v) {
+            Ok(cg) => Some(cg),
+            Err(e) => {
+                crate::log::warn(&format!(
+                    "container {:?}: the cgroup record in state.json does not parse ({e}); cleaning the default cgroup path instead",
+                    self.dir.id
+                ));
+                default_cgroup(&self.dir.id)
+            }
+        }
     }
 
     pub fn status(&self) -> Status {
@@ -121,23 +145,28 @@ impl Container {
         );
         // Spec v1.3: a failing poststart hook is an error, and the container is stopped.
         if let Err(e) = poststart {
-            self.stop();
+            if let Err(stop) = self.stop() {
+                crate::log::warn(&crate::error::chain(&stop));
+            }
             return Err(e.into());
         }
         Ok(())
     }
 
     /// SIGKILL to every process of the container, waiting until its init is gone.
-    fn stop(&self) {
+    fn stop(&self) -> Result<(), LifecycleError> {
         let Some(s) = &self.saved else {
-            return;
+            return Ok(());
         };
-        if let Some(cg) = self.cgroup() {
-            let _ = cg.thaw();
-            let _ = cg.kill_all(libc::SIGKILL);
+        if let Some(cg) = self.cgroup_for_cleanup() {
+            // A frozen cgroup would hold SIGKILL; without a freezer there is nothing to thaw.
+            match cg.thaw() {
+                Ok(()) | Err(CgroupError::NoFreezer) => {}
+                Err(e) => return Err(e.into()),
+            }
+            cg.kill_all(libc::SIGKILL)?;
         }
-        let _ = kill(Pid::from_raw(s.pid), Signal::SIGKILL);
-        wait_gone(s.pid, s.start_time);
+        kill_init(s.pid, s.start_time)
     }
 
     /// The state as of a lifecycle step, not the live one: the workload may already have exited.
@@ -205,9 +234,9 @@ impl Container {
             _ => {}
         }
         if status != Status::Stopped {
-            self.stop();
+            self.stop()?;
         }
-        if let Some(cg) = self.cgroup() {
+        if let Some(cg) = self.cgroup_for_cleanup() {
             cg.destroy()?;
         }
         let hooks = self.saved.as_ref().and_then(|s| s.hooks.clone());
@@ -224,6 +253,72 @@ impl Container {
         self.dir.remove()?;
         Ok(())
     }
+}
+
+/// The whole of `delete`: as runc, a container that is already gone is fine when forced, and
+/// a forced delete still cleans up a container whose state.json does not load.
+pub fn delete(root: &Path, id: &str, force: bool) -> Result<(), LifecycleError> {
+    let dir = match ContainerDir::open(root, id) {
+        Ok(dir) => dir,
+        Err(StoreError::NotExist(_)) if force => return Ok(()),
+        Err(e) => return Err(e.into()),
+    };
+    match dir.load() {
+        Ok(saved) => Container { dir, saved }.delete(force),
+        Err(e @ (StoreError::Parse(..) | StoreError::Input(_))) if force => {
+            crate::log::warn(&format!(
+                "container {id:?}: {}; removing it by what can still be read",
+                crate::error::chain(&e)
+            ));
+            delete_unreadable(dir)
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// `delete --force` of a container whose state.json does not load: kill what the readable
+/// part names (else the default cgroup path), then remove its directory.
+pub fn delete_unreadable(dir: ContainerDir) -> Result<(), LifecycleError> {
+    let part = dir.salvage(&["pid", "start_time", "cgroup"]);
+    let num = |k: &str| part.get(k).and_then(|v| v.as_i64());
+    let record = part.get("cgroup").cloned();
+    let cgroup = match record.map(serde_json::from_value::<Cgroup>) {
+        Some(Ok(cg)) => Some(cg),
+        // No readable record: the default path is where a container of this id would be.
+        _ => default_cgroup(&dir.id),
+    };
+    if let Some(cg) = &cgroup {
+        match cg.thaw() {
+            Ok(()) | Err(CgroupError::NoFreezer) => {}
+            Err(e) => return Err(e.into()),
+        }
+        cg.destroy()?;
+    }
+    if let (Some(pid), Some(start)) = (num("pid"), num("start_time")) {
+        kill_init(pid as i32, start as u64)?;
+    }
+    dir.remove()?;
+    Ok(())
+}
+
+/// The cgroup a container with this id gets when config.json names none.
+fn default_cgroup(id: &str) -> Option<Cgroup> {
+    let cfg = crate::cgroups::plan(None, id, false).ok()?;
+    Cgroup::load(&cfg).ok()
+}
+
+/// SIGKILL to the init if it is still the process we started, then wait until it is gone.
+fn kill_init(pid: i32, start_time: u64) -> Result<(), LifecycleError> {
+    // pid 0 would signal our own process group; a reused pid is not our container.
+    if !liveness::is_alive(pid, start_time) {
+        return Ok(());
+    }
+    match kill(Pid::from_raw(pid), Signal::SIGKILL) {
+        Ok(()) | Err(Errno::ESRCH) => {}
+        Err(e) => return Err(LifecycleError::Kill(pid, Signal::SIGKILL, e)),
+    }
+    wait_gone(pid, start_time);
+    Ok(())
 }
 
 /// Waits (up to 10 s) until the process is gone or a zombie, through a pidfd where we can.

@@ -2,6 +2,8 @@
 //! written with temp + rename so a reader never sees half a file.
 
 use super::status::Status;
+use crate::input_file::{self, InputFileError};
+use nix::errno::Errno;
 use nix::fcntl::{Flock, FlockArg};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -9,6 +11,7 @@ use std::fs::{self, DirBuilder, File};
 use std::io::{self, Write};
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 use thiserror::Error;
 
 pub const STATE_FILE: &str = "state.json";
@@ -25,10 +28,18 @@ pub enum StoreError {
     Claim(PathBuf, #[source] io::Error),
     #[error("lock {0:?}")]
     Lock(PathBuf, #[source] nix::errno::Errno),
+    #[error("lock {path:?}: still held after {secs} s by {holder}")]
+    LockTimeout {
+        path: PathBuf,
+        secs: u64,
+        holder: String,
+    },
     #[error("write {0:?}")]
     Write(PathBuf, #[source] io::Error),
     #[error("read {0:?}")]
     Read(PathBuf, #[source] io::Error),
+    #[error(transparent)]
+    Input(InputFileError),
     #[error("parse {0:?}: {1}")]
     Parse(PathBuf, String),
     #[error("remove {0:?}")]
@@ -67,6 +78,9 @@ pub struct Saved {
     pub config: Option<serde_json::Value>,
 }
 
+/// How long a verb waits for another brick process to release a container's lock.
+pub const LOCK_TIMEOUT: Duration = Duration::from_secs(10);
+
 /// A container's directory, held open and (while `lock` lives) locked.
 pub struct ContainerDir {
     pub id: String,
@@ -103,17 +117,9 @@ impl ContainerDir {
         Ok(dir)
     }
 
-    /// Opens and locks an existing container's directory.
+    /// Opens and locks an existing container's directory (waiting at most LOCK_TIMEOUT).
     pub fn open(root: &Path, id: &str) -> Result<Self, StoreError> {
-        let path = root.join(id);
-        if !path.is_dir() {
-            return Err(StoreError::NotExist(id.to_string()));
-        }
-        let mut dir = ContainerDir {
-            id: id.to_string(),
-            path,
-            lock: None,
-        };
+        let mut dir = Self::peek(root, id)?;
         dir.lock()?;
         // A concurrent delete may have removed it while we waited for the lock.
         if !dir.path.is_dir() {
@@ -122,15 +128,49 @@ impl ContainerDir {
         Ok(dir)
     }
 
+    /// An existing container's directory without its lock, for verbs that only read
+    /// (state.json is replaced by rename, so a reader never sees half a file).
+    pub fn peek(root: &Path, id: &str) -> Result<Self, StoreError> {
+        let path = root.join(id);
+        if !path.is_dir() {
+            return Err(StoreError::NotExist(id.to_string()));
+        }
+        Ok(ContainerDir {
+            id: id.to_string(),
+            path,
+            lock: None,
+        })
+    }
+
+    /// flock with a deadline: a lock that outlives its holder must not hang a verb for ever.
     fn lock(&mut self) -> Result<(), StoreError> {
-        let file = File::open(&self.path).map_err(|e| match e.kind() {
+        let mut file = File::open(&self.path).map_err(|e| match e.kind() {
             io::ErrorKind::NotFound => StoreError::NotExist(self.id.clone()),
             _ => StoreError::Read(self.path.clone(), e),
         })?;
-        let flock = Flock::lock(file, FlockArg::LockExclusive)
-            .map_err(|(_, errno)| StoreError::Lock(self.path.clone(), errno))?;
-        self.lock = Some(flock);
-        Ok(())
+        let deadline = Instant::now() + LOCK_TIMEOUT;
+        let mut pause = Duration::from_millis(1);
+        loop {
+            match Flock::lock(file, FlockArg::LockExclusiveNonblock) {
+                Ok(flock) => {
+                    self.lock = Some(flock);
+                    return Ok(());
+                }
+                Err((f, Errno::EWOULDBLOCK | Errno::EINTR)) if Instant::now() < deadline => {
+                    file = f;
+                    std::thread::sleep(pause);
+                    pause = (pause * 2).min(Duration::from_millis(50));
+                }
+                Err((f, Errno::EWOULDBLOCK)) => {
+                    return Err(StoreError::LockTimeout {
+                        path: self.path.clone(),
+                        secs: LOCK_TIMEOUT.as_secs(),
+                        holder: lock_holder(&f),
+                    })
+                }
+                Err((_, errno)) => return Err(StoreError::Lock(self.path.clone(), errno)),
+            }
+        }
     }
 
     pub fn file(&self, name: &str) -> PathBuf {
@@ -158,13 +198,20 @@ impl ContainerDir {
     /// None while create has claimed the id but not yet written any state.
     pub fn load(&self) -> Result<Option<Saved>, StoreError> {
         let path = self.file(STATE_FILE);
-        match fs::read(&path) {
+        match input_file::read(&path) {
             Ok(bytes) => serde_json::from_slice(&bytes)
                 .map(Some)
                 .map_err(|e| StoreError::Parse(path, e.to_string())),
-            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
-            Err(e) => Err(StoreError::Read(path, e)),
+            Err(e) if e.is_not_found() => Ok(None),
+            Err(e) => Err(StoreError::Input(e)),
         }
+    }
+
+    /// What can still be read from a state.json that does not load, for `delete --force`:
+    /// each of `keys` whose value still parses, even in a truncated file.
+    pub fn salvage(&self, keys: &[&str]) -> serde_json::Map<String, serde_json::Value> {
+        let bytes = input_file::read(&self.file(STATE_FILE)).unwrap_or_default();
+        salvage_keys(&bytes, keys)
     }
 
     /// Removes the directory; the lock is released when `self` drops.
@@ -181,6 +228,48 @@ impl ContainerDir {
             Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
             Err(e) => Err(StoreError::Remove(self.path.clone(), e)),
         }
+    }
+}
+
+/// The first value after each `"key":` that parses whole; the rest of the file may be broken.
+fn salvage_keys(bytes: &[u8], keys: &[&str]) -> serde_json::Map<String, serde_json::Value> {
+    let mut out = serde_json::Map::new();
+    for key in keys {
+        let pat = format!("\"{key}\":");
+        let Some(at) = bytes.windows(pat.len()).position(|w| w == pat.as_bytes()) else {
+            continue;
+        };
+        let rest = &bytes[at + pat.len()..];
+        let mut values =
+            serde_json::Deserializer::from_slice(rest).into_iter::<serde_json::Value>();
+        if let Some(Ok(v)) = values.next() {
+            out.insert(key.to_string(), v);
+        }
+    }
+    out
+}
+
+/// Who holds a lock, as /proc/locks names it: the pid that took it (which may have exited,
+/// with a child still holding the file).
+fn lock_holder(file: &File) -> String {
+    use std::os::unix::fs::MetadataExt;
+    let Ok(meta) = file.metadata() else {
+        return "another process".into();
+    };
+    let locks = crate::small_file::read("/proc/locks").unwrap_or_default();
+    let suffix = format!(":{} ", meta.ino());
+    let pid = locks
+        .lines()
+        .filter(|l| l.contains("FLOCK") && !l.contains("->"))
+        .find_map(|l| {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            let at = f.iter().position(|x| format!("{x} ").ends_with(&suffix))?;
+            f.get(at.checked_sub(1)?)?.parse::<i32>().ok()
+        });
+    match pid {
+        Some(p) if super::liveness::read_stat(p).is_some() => format!("pid {p}"),
+        Some(p) => format!("a process that inherited it from pid {p} (exited)"),
+        None => "another process".into(),
     }
 }
 
@@ -204,6 +293,20 @@ pub fn list_ids(root: &Path) -> Result<Vec<String>, StoreError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn salvage_reads_what_a_truncated_state_still_holds() {
+        let mut full = serde_json::to_vec(&saved("c1")).unwrap();
+        let cut = full.len() - 3;
+        full.truncate(cut);
+        assert!(serde_json::from_slice::<Saved>(&full).is_err());
+        let got = salvage_keys(&full, &["pid", "start_time", "id", "nothing"]);
+        assert_eq!(got.get("pid"), Some(&serde_json::json!(1)));
+        assert_eq!(got.get("start_time"), Some(&serde_json::json!(2)));
+        assert_eq!(got.get("id"), Some(&serde_json::json!("c1")));
+        assert!(!got.contains_key("nothing"));
+        assert!(salvage_keys(b"\x00garbage", &["pid"]).is_empty());
+    }
 
     fn tmp_root(name: &str) -> PathBuf {
         let p = std::env::temp_dir().join(format!("brick-store-{name}-{}", std::process::id()));
