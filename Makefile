@@ -10,7 +10,7 @@ DEMO_DIR ?= build/demo
 
 # Debian packages: build (libseccomp, libselinux + libclang for its bindings) and test tools.
 APT_PKGS := build-essential pkg-config libseccomp-dev libselinux1-dev clang libclang-dev \
-            busybox-static jq util-linux procps
+            busybox-static jq util-linux procps strace
 
 .PHONY: all build install deps demo test unit lint integration probe clean bench bench-smoke test-clients ci test-vm layout
 

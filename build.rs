@@ -25,7 +25,10 @@ fn main() {
 
 /// sha256 over the seccomp compiler's source files (sorted by path) and Cargo.lock.
 fn compiler_hash() -> String {
-    let mut files = vec![PathBuf::from("src/plan/seccomp.rs"), PathBuf::from("Cargo.lock")];
+    let mut files = vec![
+        PathBuf::from("src/plan/seccomp.rs"),
+        PathBuf::from("Cargo.lock"),
+    ];
     collect(Path::new("src/plan/seccomp"), &mut files);
     files.sort();
     let mut h = Sha256::new();
@@ -36,7 +39,10 @@ fn compiler_hash() -> String {
         h.update(std::fs::read(f).unwrap_or_default());
         h.update([0]);
     }
-    h.finalize()[..8].iter().map(|b| format!("{b:02x}")).collect()
+    h.finalize()[..8]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 fn collect(dir: &Path, out: &mut Vec<PathBuf>) {

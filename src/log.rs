@@ -39,6 +39,13 @@ pub fn init(path: Option<&str>, format: Format, debug: bool) {
     });
 }
 
+/// The --log file's fd, which a child that logs must keep open.
+pub fn raw_fd() -> Option<std::os::fd::RawFd> {
+    use std::os::fd::AsRawFd;
+    let file = LOGGER.get()?.file.as_ref()?;
+    file.lock().ok().map(|f| f.as_raw_fd())
+}
+
 pub fn debug_enabled() -> bool {
     LOGGER.get().is_some_and(|l| l.debug)
 }

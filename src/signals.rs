@@ -21,9 +21,34 @@ pub fn parse(s: &str) -> Result<Signal, SignalError> {
     Signal::from_str(&name).map_err(|_| SignalError(s.to_string()))
 }
 
+/// A wait status as a person reads it: "exit status 1", "killed by signal SIGSYS".
+pub fn describe_exit(status: nix::sys::wait::WaitStatus) -> String {
+    use nix::sys::wait::WaitStatus;
+    match status {
+        WaitStatus::Exited(_, code) => format!("exit status {code}"),
+        WaitStatus::Signaled(_, sig, core) => format!(
+            "killed by signal {}{}",
+            sig.as_str(),
+            if core { " (core dumped)" } else { "" }
+        ),
+        other => format!("{other:?}"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn exit_statuses_read_as_text() {
+        use nix::sys::wait::WaitStatus;
+        let pid = nix::unistd::Pid::from_raw(7);
+        assert_eq!(describe_exit(WaitStatus::Exited(pid, 1)), "exit status 1");
+        assert_eq!(
+            describe_exit(WaitStatus::Signaled(pid, Signal::SIGSYS, false)),
+            "killed by signal SIGSYS"
+        );
+    }
 
     #[test]
     fn names_and_numbers() {

@@ -28,6 +28,13 @@ pub struct Entry {
 }
 
 impl Entry {
+    /// The fds the child must keep open until it has joined (see fds::close_all_but).
+    pub fn raw_fds(&self) -> impl Iterator<Item = std::os::fd::RawFd> + '_ {
+        use std::os::fd::AsRawFd;
+        let tasks = self.tasks.iter().map(|t| t.fd.as_raw_fd());
+        self.clone_into.iter().map(|f| f.as_raw_fd()).chain(tasks)
+    }
+
     /// Run by the child first, while it is the only thread: "0" means "this thread".
     pub fn join_self(self) -> Result<(), CgroupError> {
         for TasksFile { path, fd } in self.tasks {

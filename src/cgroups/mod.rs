@@ -122,25 +122,38 @@ impl Cgroup {
     /// Make the directories in every hierarchy and apply the resources; on failure remove them.
     /// Under systemd nothing is made yet: the scope needs a pid, so add_pid makes it.
     pub fn create(cfg: &CgroupConfig) -> Result<Cgroup, CgroupError> {
+        let (cg, layout) = Cgroup::prepare(cfg)?;
+        cg.make(&layout, cfg)?;
+        Ok(cg)
+    }
+
+    /// Where the cgroup will be on this host, with no side effect: its record can be saved
+    /// before anything exists, so a create killed at any point leaves nothing unrecorded.
+    pub fn prepare(cfg: &CgroupConfig) -> Result<(Cgroup, Layout), CgroupError> {
         let layout = Layout::detect()?;
         let mut cg = Cgroup::on(&layout, cfg);
-        if let Some(unit) = systemd::choose(cfg.systemd_unit.as_ref()) {
-            cg.check_empty(&[])?;
+        cg.systemd = systemd::choose(cfg.systemd_unit.as_ref());
+        Ok((cg, layout))
+    }
+
+    /// Makes what `prepare` planned (see create).
+    pub fn make(&self, layout: &Layout, cfg: &CgroupConfig) -> Result<(), CgroupError> {
+        if self.systemd.is_some() {
+            self.check_empty(&[])?;
             let res = cfg.resources.clone().unwrap_or_default();
-            systemd::check(cg.mode, &res, &cg.device_extra)?;
-            cg.systemd = Some(unit);
-            cg.pending = RefCell::new(Some(res));
-            return Ok(cg);
+            systemd::check(self.mode, &res, &self.device_extra)?;
+            *self.pending.borrow_mut() = Some(res);
+            return Ok(());
         }
         let mut made = Vec::new();
-        let res = cg
+        let res = self
             .make_dirs(&mut made)
-            .and_then(|()| cg.check_empty(&made))
-            .and_then(|()| cg.configure(&layout, cfg.resources.as_ref()));
+            .and_then(|()| self.check_empty(&made))
+            .and_then(|()| self.configure(layout, cfg.resources.as_ref()));
         if res.is_err() {
             remove_dirs(&made);
         }
-        res.map(|()| cg)
+        res
     }
 
     /// A directory that already existed must hold no process: a container needs its own.
@@ -207,6 +220,12 @@ impl Cgroup {
             }
         }
         Ok(())
+    }
+
+    /// What state.json keeps, for later commands to re-open it (Cgroup::deserialize).
+    pub fn record(&self) -> serde_json::Value {
+        // Plain strings and maps: serializing cannot fail; Null would read as "no record".
+        serde_json::to_value(self).unwrap_or_default()
     }
 
     /// Every distinct directory of this cgroup (controllers can share a hierarchy).

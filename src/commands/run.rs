@@ -30,7 +30,13 @@ pub fn run(g: &Global, a: &RunArgs) -> CmdResult {
         saved: Some(saved),
     };
     if let Err(e) = c.start() {
-        let _ = c.delete(true);
+        // The start error is what the user gets; a cleanup failure is said as well.
+        if let Err(d) = c.delete(true) {
+            crate::log::warn(&format!(
+                "delete after a failed start: {}",
+                crate::error::chain(&d)
+            ));
+        }
         return Err(e.into());
     }
     let Some(set) = signals else {

@@ -4,13 +4,15 @@
 
 use crate::cgroups::Entry;
 use crate::container::rootfs;
-use crate::container::{caps, console, exec, fds, identity, labels, namespaces, procfs, seccomp};
+use crate::container::{
+    caps, console, exec, fds, identity, labels, namespaces, parent_death, procfs, seccomp,
+};
 use crate::host::{create_flow::hook_state, hooks};
 use crate::ipc::{gate, Channel, ChildError, FromChild, ToChild};
 use crate::plan::LaunchPlan;
 use std::convert::Infallible;
 use std::error::Error;
-use std::os::fd::{AsFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 
 /// An error tagged with the stage it stopped.
 struct StageError(&'static str, Box<dyn Error + 'static>);
@@ -51,6 +53,13 @@ fn sequence(
     cgroup: Entry,
 ) -> Result<Infallible, StageError> {
     let p = &plan.process;
+    // brick's own fds (the locked state directory, its namespaces) close at once: only what
+    // this process uses stays, so no lock or handle of brick's outlives brick in it.
+    let keep = used_fds(report_to, &gate, console.as_ref(), &cgroup);
+    fds::close_all_but(3 + plan.preserve_fds, &keep).at("fds")?;
+    // Until Ready the init dies with brick (checked after setting it), so a create killed
+    // midway leaves nothing waiting; every credential change below clears it, so it is re-armed.
+    parent_death::arm(report_to).at("init")?;
     // Into the cgroup first, while single-threaded: nothing below runs outside its limits.
     cgroup.join_self().at("cgroup")?;
     // Not dumpable: nothing in the container may open /proc/<pid>/exe (brick) or ptrace us.
@@ -62,8 +71,10 @@ fn sequence(
     };
     // Joined namespaces, user first, so the rest are entered with its credentials.
     namespaces::join(&plan.namespaces.join).at("namespaces")?;
+    parent_death::arm(report_to).at("init")?;
     // Root of a new user namespace owns what we create from here on (files, mounts).
     identity::become_ns_root(plan.namespaces.new_userns).at("user")?;
+    parent_death::arm(report_to).at("init")?;
     // Mounts before the first cgroup mount overlap what the parent still does for the cgroup
     // (systemd's scope, a clone(2) fallback); nothing here runs container code or forks.
     let staged = rootfs::prepare(&plan.rootfs).at("rootfs")?;
@@ -140,6 +151,7 @@ fn sequence(
     caps::drop_bounding(&p.caps).at("capabilities")?;
     // KEEPCAPS keeps the permitted set across setuid, so capset sets the exact final sets.
     identity::switch_user(p.uid, p.gid, &p.additional_gids).at("user")?;
+    parent_death::arm(report_to).at("init")?;
     caps::apply(&p.caps).at("capabilities")?;
     // The cwd is entered again as the container user (its permissions apply).
     exec::enter_cwd(&p.cwd).at("cwd")?;
@@ -147,6 +159,9 @@ fn sequence(
     if p.no_new_privs {
         identity::set_no_new_privs().at("noNewPrivileges")?;
     }
+    // From Ready on the init outlives `brick create`; a brick killed after this point left
+    // the pid and cgroup in state.json for `delete --force`.
+    parent_death::disarm().at("init")?;
     report_to.send(&FromChild::Ready).at("init")?;
     // Blocked until `brick start`; from here errors go to the start command.
     *report_to = gate::wait(gate).at("start")?;
@@ -162,6 +177,21 @@ fn sequence(
     .at("hooks")?;
     let exe = exe.ok_or(exec::ExecError::NoProcess).at("exec")?;
     exec::exec(&exe, p).at("exec")
+}
+
+/// The fds this process works with: the channel, the gate, the console, its cgroup entry and
+/// the --log file; every other fd it inherited is brick's.
+fn used_fds(
+    ch: &Channel,
+    gate: &OwnedFd,
+    console: Option<&OwnedFd>,
+    cgroup: &Entry,
+) -> Vec<std::os::fd::RawFd> {
+    let mut fds = vec![ch.as_fd().as_raw_fd(), gate.as_raw_fd()];
+    fds.extend(console.map(|c| c.as_raw_fd()));
+    fds.extend(cgroup.raw_fds());
+    fds.extend(crate::log::raw_fd());
+    fds
 }
 
 /// Loads the planned filter, if any; a notify fd goes to whoever we report to, who hands it

@@ -9,6 +9,7 @@ pub mod identity;
 pub mod init_flow;
 pub mod labels;
 pub mod namespaces;
+pub mod parent_death;
 pub mod procfs;
 pub mod rootfs;
 pub mod seccomp;

@@ -3,13 +3,15 @@
 
 use crate::cgroups::{Cgroup, CgroupError};
 use crate::container::init_flow;
+use crate::error::{chain, describe_errno};
 use crate::host::{hooks, idmap, nsenter, spawn};
 use crate::ipc::gate::{self, GateError};
 use crate::ipc::{Channel, ChildError, FromChild, IpcError, ToChild};
 use crate::plan::LaunchPlan;
-use crate::state::{liveness, ContainerDir};
+use crate::signals::describe_exit;
+use crate::state::{liveness, ContainerDir, Saved};
 use nix::sys::signal::{kill, Signal};
-use nix::sys::wait::waitpid;
+use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
 use nix::unistd::Pid;
 use std::os::fd::{AsFd, OwnedFd};
 use std::os::unix::net::UnixStream;
@@ -42,8 +44,10 @@ pub enum CreateError {
     Ipc(#[from] IpcError),
     #[error("{0}")]
     Child(ChildError),
-    #[error("container init exited before it was ready")]
-    ChildVanished,
+    #[error("container init exited before it was ready: {0}")]
+    ChildVanished(String),
+    #[error("state")]
+    Store(#[from] crate::state::StoreError),
 }
 
 /// What create hands back: the init process and, if one was made, its cgroup.
@@ -119,30 +123,62 @@ pub fn forward_to_listener(
 
 /// Kills and reaps a child that will never become a container.
 fn abort_child(pid: Pid) {
-    let _ = kill(pid, Signal::SIGKILL);
-    let _ = waitpid(pid, None);
+    // ESRCH and ECHILD only mean it is gone already; the create error is what the user gets.
+    let _gone = kill(pid, Signal::SIGKILL);
+    let _reaped = waitpid(pid, None);
 }
 
+/// How a child that closed its channel ended: its wait status, waited for up to two seconds
+/// (the channel closes a moment before the process is reaped), else killed.
+fn vanished(pid: Pid) -> CreateError {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
+    loop {
+        match waitpid(pid, Some(WaitPidFlag::WNOHANG)) {
+            Ok(WaitStatus::StillAlive) if std::time::Instant::now() < deadline => {
+                std::thread::sleep(std::time::Duration::from_millis(1))
+            }
+            Ok(WaitStatus::StillAlive) => {
+                abort_child(pid);
+                return CreateError::ChildVanished("it closed its channel but did not exit".into());
+            }
+            Ok(status) => return CreateError::ChildVanished(describe_exit(status)),
+            Err(e) => return CreateError::ChildVanished(format!("wait: {}", describe_errno(e))),
+        }
+    }
+}
+
+/// Builds the container and records each step in state.json before the next one, so that
+/// `delete --force` finds whatever a create killed at any point left: the cgroup before it
+/// is made, the init's pid as soon as it exists.
 pub fn create(
     plan: &LaunchPlan,
     dir: &ContainerDir,
+    saved: &mut Saved,
     console: &Console<'_>,
 ) -> Result<Created, CreateError> {
     let cgroup = match &plan.cgroup {
-        Some(cfg) => Some(Cgroup::create(cfg)?),
+        Some(cfg) => {
+            let (cg, layout) = Cgroup::prepare(cfg)?;
+            saved.cgroup = Some(cg.record());
+            dir.save(saved)?;
+            cg.make(&layout, cfg)?;
+            Some(cg)
+        }
         None => None,
     };
-    let result = spawn_and_sync(plan, dir, console, cgroup.as_ref());
+    let result = spawn_and_sync(plan, dir, saved, console, cgroup.as_ref());
     match result {
-        Ok((pid, start_time, console)) => Ok(Created {
-            pid,
-            start_time,
+        Ok(console) => Ok(Created {
+            pid: saved.pid,
+            start_time: saved.start_time,
             cgroup,
             console,
         }),
         Err(e) => {
             if let Some(cg) = &cgroup {
-                let _ = cg.destroy();
+                if let Err(d) = cg.destroy() {
+                    crate::log::warn(&format!("remove the cgroup: {}", chain(&d)));
+                }
             }
             Err(e)
         }
@@ -152,9 +188,10 @@ pub fn create(
 fn spawn_and_sync(
     plan: &LaunchPlan,
     dir: &ContainerDir,
+    saved: &mut Saved,
     console: &Console<'_>,
     cgroup: Option<&Cgroup>,
-) -> Result<(i32, u64, Option<OwnedFd>), CreateError> {
+) -> Result<Option<OwnedFd>, CreateError> {
     let gate = gate::listen_in(&dir.path)?;
     let (console, own_console) = connect_console(console, plan.process.terminal)?;
     let (parent_end, child_end) = Channel::pair()?;
@@ -180,22 +217,25 @@ fn spawn_and_sync(
     let left = nsenter::leave(saved_ns);
     drop(clone_into);
     let spawn::Spawned { pid, in_cgroup } = spawned?;
-    if let Err(e) = left {
-        abort_child(pid);
-        return Err(e.into());
-    }
     let Some(parent_end) = parent_slot.take() else {
         abort_child(pid);
-        return Err(CreateError::ChildVanished);
+        return Err(CreateError::ChildVanished(
+            "brick lost its end of the channel".into(),
+        ));
     };
     // From here on the child holds its own copies; a failure must kill it.
-    let synced = sync(plan, pid, &parent_end, cgroup, in_cgroup)
+    let synced = left
+        .map_err(CreateError::from)
+        .and_then(|()| {
+            saved.pid = pid.as_raw();
+            saved.start_time = liveness::read_stat(pid.as_raw()).map_or(0, |s| s.start_time);
+            Ok(dir.save(saved)?)
+        })
+        .and_then(|()| sync(plan, pid, &parent_end, cgroup, in_cgroup))
         .map_err(|e| queued_child_error(&parent_end).unwrap_or(e));
     match synced {
-        Ok(()) => {
-            let start_time = liveness::read_stat(pid.as_raw()).map_or(0, |s| s.start_time);
-            Ok((pid.as_raw(), start_time, own_console))
-        }
+        Ok(()) => Ok(own_console),
+        Err(CreateError::ChildVanished(_)) => Err(vanished(pid)),
         Err(e) => {
             abort_child(pid);
             Err(e)
@@ -224,7 +264,7 @@ fn sync(
         match ch.recv::<FromChild>()? {
             Some(FromChild::Mounted) => {}
             Some(FromChild::Error(e)) => return Err(CreateError::Child(e)),
-            _ => return Err(CreateError::ChildVanished),
+            _ => return Err(CreateError::ChildVanished(String::new())),
         }
     }
     // prestart belongs (deprecated) to the start operation, so its hooks see "created".
@@ -246,7 +286,9 @@ fn sync(
                 let state = hook_state(plan, pid.as_raw(), "creating");
                 forward_notify_fd(plan, fd, &state)?
             }
-            Some((FromChild::Mounted, _)) | None => return Err(CreateError::ChildVanished),
+            Some((FromChild::Mounted, _)) | None => {
+                return Err(CreateError::ChildVanished(String::new()))
+            }
         }
     }
 }
@@ -285,44 +327,17 @@ pub fn launch(
     opts: &crate::plan::LaunchOptions,
     console: Console<'_>,
     pid_file: Option<&Path>,
-) -> Result<(ContainerDir, Created, crate::state::Saved), LaunchError> {
+) -> Result<(ContainerDir, Created, Saved), LaunchError> {
     crate::state::id::validate(id)?;
     let bundle = crate::bundle::load(bundle_dir)?;
     crate::validate::validate(&bundle.spec)?;
     let plan = crate::plan::build(id, bundle, opts)?;
     let dir = ContainerDir::claim(root, id)?;
-    let done = create(&plan, &dir, &console)
+    let mut saved = creating(&plan);
+    let done = create(&plan, &dir, &mut saved, &console)
         .map_err(LaunchError::from)
         .and_then(|created| {
-            let saved = crate::state::Saved {
-                oci_version: plan.spec.version().clone(),
-                id: id.to_string(),
-                status: crate::state::Status::Created,
-                pid: created.pid,
-                start_time: created.start_time,
-                bundle: plan.bundle.clone(),
-                rootfs: plan.rootfs_path.clone(),
-                created: crate::time::rfc3339_now(),
-                owner: String::new(),
-                annotations: plan
-                    .spec
-                    .annotations()
-                    .clone()
-                    .unwrap_or_default()
-                    .into_iter()
-                    .collect(),
-                hooks: Some(plan.hooks.clone()),
-                cgroup: created
-                    .cgroup
-                    .as_ref()
-                    .and_then(|c| serde_json::to_value(c).ok()),
-                seccomp_listener: plan
-                    .seccomp
-                    .as_ref()
-                    .and_then(|s| s.notify.as_ref())
-                    .map(|n| (n.listener_path.clone(), n.metadata.clone())),
-                config: Some(crate::plan::exec::saved_config(&plan.spec)),
-            };
+            saved.status = crate::state::Status::Created;
             let written =
                 dir.save(&saved)
                     .map_err(LaunchError::from)
@@ -333,18 +348,52 @@ pub fn launch(
             if let Err(e) = written {
                 abort_child(Pid::from_raw(created.pid));
                 if let Some(cg) = &created.cgroup {
-                    let _ = cg.destroy();
+                    if let Err(d) = cg.destroy() {
+                        crate::log::warn(&format!("remove the cgroup: {}", chain(&d)));
+                    }
                 }
                 return Err(e);
             }
-            Ok((created, saved))
+            Ok(created)
         });
     match done {
-        Ok((created, saved)) => Ok((dir, created, saved)),
+        Ok(created) => Ok((dir, created, saved)),
         Err(e) => {
-            let _ = dir.remove();
+            if let Err(r) = dir.remove() {
+                crate::log::warn(&chain(&r));
+            }
             Err(e)
         }
+    }
+}
+
+/// The state saved while the container is being made (no pid or cgroup yet).
+fn creating(plan: &LaunchPlan) -> Saved {
+    Saved {
+        oci_version: plan.spec.version().clone(),
+        id: plan.id.clone(),
+        status: crate::state::Status::Creating,
+        pid: 0,
+        start_time: 0,
+        bundle: plan.bundle.clone(),
+        rootfs: plan.rootfs_path.clone(),
+        created: crate::time::rfc3339_now(),
+        owner: String::new(),
+        annotations: plan
+            .spec
+            .annotations()
+            .clone()
+            .unwrap_or_default()
+            .into_iter()
+            .collect(),
+        hooks: Some(plan.hooks.clone()),
+        cgroup: None,
+        seccomp_listener: plan
+            .seccomp
+            .as_ref()
+            .and_then(|s| s.notify.as_ref())
+            .map(|n| (n.listener_path.clone(), n.metadata.clone())),
+        config: Some(crate::plan::exec::saved_config(&plan.spec)),
     }
 }
 

@@ -303,7 +303,10 @@ fn cache_entries_are_never_shared_between_builds() {
     let new = cache::key_for_build(&s, "0.1.0+2222222+00112233aabbccdd");
     let edited = cache::key_for_build(&s, "0.1.0+1111111+ffeeddcc00112233");
     assert_ne!(old, new, "another commit must not share the entry");
-    assert_ne!(old, edited, "edited compiler sources must not share the entry");
+    assert_ne!(
+        old, edited,
+        "edited compiler sources must not share the entry"
+    );
     assert_eq!(cache::key(&s), cache::key_for_build(&s, cache::BUILD_ID));
     // An entry written by the old build, read by the new one: a different file, and even
     // renamed into place its header's key does not match.
@@ -316,7 +319,10 @@ fn cache_entries_are_never_shared_between_builds() {
     cache::store(&dir, &old, &entry).expect("store");
     assert!(matches!(cache::load(&dir, &new), Ok(None)));
     let bytes = cache::encode(&old, &entry);
-    assert_eq!(cache::decode(&bytes, &new).err().as_deref(), Some("key mismatch"));
+    assert_eq!(
+        cache::decode(&bytes, &new).err().as_deref(),
+        Some("key mismatch")
+    );
 }
 
 fn entry_path(dir: &std::path::Path, s: &LinuxSeccomp) -> PathBuf {
