@@ -139,6 +139,60 @@ test_ns_join_with_new_userns() {
     wait "$hp" 2>/dev/null || true
 }
 
+# _userns_holder: a helper in a user namespace mapping 0..65535 to host 100000..; sets $UH.
+_userns_holder() {
+    unshare --user sleep 100 &
+    UH=$!
+    helper_pid $UH
+    wait_own_ns $UH user
+    echo "0 100000 65536" >"/proc/$UH/uid_map"
+    echo "0 100000 65536" >"/proc/$UH/gid_map"
+}
+
+# A user namespace joined by path: the namespaces the container makes belong to it, and files
+# and mounts it makes are its root's (host 100000), never the host root's.
+test_ns_join_userns_by_path() {
+    local b id pid userns out2
+    _userns_holder
+    userns=$(stat -L -c %i "/proc/$UH/ns/user")
+    b=$(bundle_new)
+    cfg "$b" '.linux.namespaces += [{"type": "user", "path": $p}]' --arg p "/proc/$UH/ns/user"
+    args "$b" /bin/sh -c 'touch /tmp/made && mkdir /tmp/dir && exec /bin/probe report'
+    report "$b"
+    assert_jq "$out" .ns.user "$userns" "joined the user namespace"
+    assert_jq "$out" .ids.uid 0 "root of the joined namespace"
+    assert_jq "$out" '.uid_map | gsub(" +"; " ") | ltrimstr(" ")' "0 100000 65536"
+    for ns in mnt pid ipc uts net; do
+        assert_jq "$out" ".ns_owner.$ns" "$userns" "the new $ns namespace belongs to the joined user namespace"
+    done
+    assert_eq "100000:100000" "$(stat -c %u:%g "$b/rootfs/tmp/made")" "a file the container made"
+    assert_eq "100000:100000" "$(stat -c %u:%g "$b/rootfs/tmp/dir")" "a directory the container made"
+    # A tmpfs it mounts is made by the namespace's root: its root directory is 100000's.
+    # (The mount point is made here: the rootfs is the host root's, not the namespace's.)
+    mkdir "$b/rootfs/data"
+    cfg "$b" '.mounts += [{"destination": "/data", "type": "tmpfs", "source": "tmpfs"}]'
+    args "$b" /bin/probe stat /data
+    report "$b"
+    assert_jq "$out" '"\(.uid):\(.gid)"' "0:0" "the tmpfs root, seen inside"
+    # exec joins it too.
+    args "$b" /bin/probe sleep 30
+    id=$(new_id)
+    rt run -d -b "$b" "$id" >"$T/c.out" 2>&1
+    pid=$(pid_of "$id")
+    assert_eq "$userns" "$(stat -L -c %i "/proc/$pid/ns/user")" "the init's user namespace"
+    # In every hierarchy of its cgroup (v1 tasks and cgroup2), though it joined a namespace.
+    local cg
+    cg=$(jq -r .linux.cgroupsPath "$b/config.json")
+    grep -v ":$cg\$" "/proc/$pid/cgroup" | grep -v '^0::/$' | grep . &&
+        _fail "the init is outside its cgroup in some hierarchy" "$(cat "/proc/$pid/cgroup")"
+    out2=$(rt exec "$id" /bin/sh -c 'touch /tmp/by-exec; id -u')
+    assert_eq 0 "$out2" "exec runs as the namespace's root"
+    assert_eq "100000" "$(stat -c %u "$b/rootfs/tmp/by-exec")" "a file exec made"
+    rt delete --force "$id"
+    kill "$UH"
+    wait "$UH" 2>/dev/null || true
+}
+
 test_ns_join_bad_path_fails() {
     local b
     b=$(bundle_new)

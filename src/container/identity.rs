@@ -38,9 +38,10 @@ fn check(r: libc::c_int) -> Result<(), Errno> {
     }
 }
 
-/// In a new user namespace we start as the overflow id; container root owns what we create.
-pub fn become_ns_root(new_userns: bool) -> Result<(), IdentityError> {
-    if !new_userns {
+/// In a user namespace we start as the host's uid (an overflow id there): the namespace's
+/// root must own what we create, so files and mounts are never the host root's.
+pub fn become_ns_root(in_userns: bool) -> Result<(), IdentityError> {
+    if !in_userns {
         return Ok(());
     }
     setresgid(Gid::from_raw(0), Gid::from_raw(0), Gid::from_raw(0))

@@ -69,11 +69,11 @@ fn sequence(
         Some(ToChild::Go { pid }) => pid,
         _ => std::process::exit(1),
     };
-    // Joined namespaces, user first, so the rest are entered with its credentials.
+    // A mount namespace joined by path (a user namespace was joined before the clone).
     namespaces::join(&plan.namespaces.join).at("namespaces")?;
     parent_death::arm(report_to).at("init")?;
-    // Root of a new user namespace owns what we create from here on (files, mounts).
-    identity::become_ns_root(plan.namespaces.new_userns).at("user")?;
+    // Root of the user namespace (new or joined) owns what we create from here on.
+    identity::become_ns_root(plan.namespaces.in_userns).at("user")?;
     parent_death::arm(report_to).at("init")?;
     // Mounts before the first cgroup mount overlap what the parent still does for the cgroup
     // (systemd's scope, a clone(2) fallback); nothing here runs container code or forks.

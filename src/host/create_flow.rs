@@ -34,6 +34,8 @@ pub enum CreateError {
     NsEnter(#[from] nsenter::NsEnterError),
     #[error("spawn")]
     Spawn(#[from] spawn::SpawnError),
+    #[error("open the user namespace {0:?}")]
+    OpenUserns(std::path::PathBuf, #[source] std::io::Error),
     #[error("user namespace")]
     IdMap(#[from] idmap::IdMapError),
     #[error("hooks")]
@@ -201,19 +203,27 @@ fn spawn_and_sync(
         None => Default::default(),
     };
     let clone_into = entry.clone_into.take();
+    let userns = match &plan.namespaces.join_user {
+        Some(p) => Some((
+            std::fs::File::open(p).map_err(|e| CreateError::OpenUserns(p.clone(), e))?,
+            p.clone(),
+        )),
+        None => None,
+    };
     let saved_ns = nsenter::enter(
         &plan.namespaces.parent_join,
         plan.namespaces.new_timens.as_ref(),
     )?;
-    let spawned = spawn::spawn(
-        plan.namespaces.clone_flags,
-        clone_into.as_ref().map(|f| f.as_fd()),
-        || {
-            // The child keeps only its own end, so EOF on either side means the other is gone.
-            drop(parent_slot.take());
-            init_flow::run(plan, child_end, gate, console, entry)
-        },
-    );
+    let init = || {
+        // The child keeps only its own end, so EOF on either side means the other is gone.
+        drop(parent_slot.take());
+        init_flow::run(plan, child_end, gate, console, entry)
+    };
+    let (flags, into) = (plan.namespaces.clone_flags, clone_into.as_ref().map(|f| f.as_fd()));
+    let spawned = match &userns {
+        Some((file, path)) => spawn::spawn_in_userns(file, path, flags, into, init),
+        None => spawn::spawn(flags, into, init),
+    };
     let left = nsenter::leave(saved_ns);
     drop(clone_into);
     let spawn::Spawned { pid, in_cgroup } = spawned?;

@@ -10,6 +10,12 @@ use thiserror::Error;
 pub enum SpawnError {
     #[error("clone with flags {0:#x}")]
     Clone(u64, #[source] nix::errno::Errno),
+    #[error("pipe to the process that joins the user namespace")]
+    Pipe(#[source] nix::errno::Errno),
+    #[error("join the user namespace {0:?}")]
+    JoinUserns(std::path::PathBuf, #[source] nix::errno::Errno),
+    #[error("the process that joins the user namespace exited without a report")]
+    NoReport,
 }
 
 const CLONE_INTO_CGROUP: u64 = 0x2_0000_0000;
@@ -95,6 +101,58 @@ fn finish(
         pid => Ok(Spawned {
             pid: Pid::from_raw(pid as i32),
             in_cgroup,
+        }),
+    }
+}
+
+/// Like `spawn`, but with the user namespace at `path` joined first, so that the namespaces
+/// the clone makes belong to it (a mount namespace owned by the host's user namespace would
+/// refuse the container's mounts). A short-lived process joins it and clones the init as
+/// brick's own child (CLONE_PARENT), then reports its pid on a pipe and exits.
+pub fn spawn_in_userns(
+    userns: &std::fs::File,
+    path: &std::path::Path,
+    flags: CloneFlags,
+    cgroup: Option<BorrowedFd<'_>>,
+    child: impl FnOnce() -> std::convert::Infallible,
+) -> Result<Spawned, SpawnError> {
+    use std::io::{Read, Write};
+    use std::os::fd::AsFd;
+    let (read, write) =
+        nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(SpawnError::Pipe)?;
+    let write = std::cell::Cell::new(Some(write));
+    let joiner = spawn(CloneFlags::empty(), None, || {
+        let report = |msg: [i32; 3]| {
+            let bytes: Vec<u8> = msg.iter().flat_map(|v| v.to_le_bytes()).collect();
+            if let Some(w) = write.take() {
+                // Nothing to do if brick is gone: its read then sees EOF.
+                let _sent = std::fs::File::from(w).write_all(&bytes);
+            }
+            // SAFETY: leave without running brick's atexit handlers or destructors.
+            unsafe { libc::_exit(0) }
+        };
+        if let Err(e) = nix::sched::setns(userns.as_fd(), CloneFlags::CLONE_NEWUSER) {
+            return report([-1, e as i32, 0]);
+        }
+        match spawn(flags | CloneFlags::CLONE_PARENT, cgroup, child) {
+            Ok(s) => report([s.pid.as_raw(), i32::from(s.in_cgroup), 0]),
+            Err(SpawnError::Clone(_, e)) => report([-2, e as i32, 0]),
+            Err(_) => report([-2, 0, 0]),
+        }
+    })?;
+    drop(write.take());
+    let mut buf = [0u8; 12];
+    let got = std::fs::File::from(read).read_exact(&mut buf);
+    let _reaped = nix::sys::wait::waitpid(joiner.pid, None);
+    got.map_err(|_| SpawnError::NoReport)?;
+    let word = |i: usize| i32::from_le_bytes([buf[i], buf[i + 1], buf[i + 2], buf[i + 3]]);
+    let errno = nix::errno::Errno::from_raw(word(4));
+    match word(0) {
+        -1 => Err(SpawnError::JoinUserns(path.to_path_buf(), errno)),
+        -2 => Err(SpawnError::Clone(flags.bits() as u64, errno)),
+        pid => Ok(Spawned {
+            pid: Pid::from_raw(pid),
+            in_cgroup: word(4) != 0,
         }),
     }
 }

@@ -8,7 +8,10 @@ use std::path::PathBuf;
 pub struct NamespacePlan {
     /// Created by the clone itself, so that all are owned by a new user namespace if any.
     pub clone_flags: CloneFlags,
-    /// Joined by the child right after clone (user first, then mount).
+    /// A user namespace joined by path: joined before the clone (by a short-lived process,
+    /// host/spawn.rs), so the namespaces the clone makes belong to it.
+    pub join_user: Option<PathBuf>,
+    /// Joined by the child right after clone (mount).
     pub join: Vec<(CloneFlags, PathBuf)>,
     /// Joined by the parent around clone: pid and time apply only to children, and net, ipc,
     /// uts and cgroup must be entered before a new user namespace exists (it could not).
@@ -18,6 +21,8 @@ pub struct NamespacePlan {
     /// A new time namespace is made by the parent (unshare affects children) with these offsets.
     pub new_timens: Option<Vec<(String, i64, u32)>>,
     pub new_userns: bool,
+    /// In a user namespace of its own (new or joined): it must become that namespace's root.
+    pub in_userns: bool,
     pub new_pidns: bool,
     pub new_netns: bool,
     pub new_utsns: bool,
@@ -39,11 +44,13 @@ pub fn flag(typ: LinuxNamespaceType) -> CloneFlags {
 pub fn plan(spec: &Spec) -> NamespacePlan {
     let mut p = NamespacePlan {
         clone_flags: CloneFlags::empty(),
+        join_user: None,
         join: Vec::new(),
         parent_join: Vec::new(),
         new_cgroupns: false,
         new_timens: None,
         new_userns: false,
+        in_userns: false,
         new_pidns: false,
         new_netns: false,
         new_utsns: false,
@@ -56,7 +63,7 @@ pub fn plan(spec: &Spec) -> NamespacePlan {
     for ns in &list {
         let typ = ns.typ();
         match (typ, ns.path()) {
-            (LinuxNamespaceType::User, Some(path)) => p.join.insert(0, (flag(typ), path.clone())),
+            (LinuxNamespaceType::User, Some(path)) => p.join_user = Some(path.clone()),
             (LinuxNamespaceType::Mount, Some(path)) => p.join.push((flag(typ), path.clone())),
             (_, Some(path)) => p.parent_join.push((flag(typ), path.clone())),
             (LinuxNamespaceType::Cgroup, None) => p.new_cgroupns = true,
@@ -75,6 +82,7 @@ pub fn plan(spec: &Spec) -> NamespacePlan {
         }
     }
     p.new_userns = p.clone_flags.contains(CloneFlags::CLONE_NEWUSER);
+    p.in_userns = p.new_userns || p.join_user.is_some();
     p.new_pidns = p.clone_flags.contains(CloneFlags::CLONE_NEWPID);
     p.new_netns = p.clone_flags.contains(CloneFlags::CLONE_NEWNET);
     p.new_utsns = p.clone_flags.contains(CloneFlags::CLONE_NEWUTS);
@@ -104,10 +112,11 @@ mod tests {
             CloneFlags::CLONE_NEWNS | CloneFlags::CLONE_NEWPID
         );
         assert_eq!(
-            p.join[0].0,
-            CloneFlags::CLONE_NEWUSER,
-            "user is joined first"
+            p.join_user.as_deref(),
+            Some(std::path::Path::new("/proc/1/ns/user")),
+            "user is joined before the clone"
         );
+        assert!(p.join.is_empty());
         assert_eq!(
             p.parent_join[0].0,
             CloneFlags::CLONE_NEWNET,

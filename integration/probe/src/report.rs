@@ -118,6 +118,34 @@ fn namespaces() -> Value {
     Value::Object(m)
 }
 
+/// The inode of the user namespace that owns each of our namespaces (NS_GET_USERNS); null
+/// where the kernel refuses (the owner is outside our user namespace, e.g. the host's).
+fn namespace_owners() -> Value {
+    const NS_GET_USERNS: libc::c_ulong = 0xb701;
+    let mut m = Map::new();
+    for name in ["mnt", "net", "ipc", "uts", "pid", "cgroup", "time"] {
+        let path = std::ffi::CString::new(format!("/proc/self/ns/{name}")).unwrap();
+        let fd = unsafe { libc::open(path.as_ptr(), libc::O_RDONLY | libc::O_CLOEXEC) };
+        if fd < 0 {
+            continue;
+        }
+        let owner = unsafe { libc::ioctl(fd, NS_GET_USERNS as _) };
+        unsafe { libc::close(fd) };
+        if owner < 0 {
+            m.insert(name.to_string(), Value::Null);
+            continue;
+        }
+        let mut st: libc::stat = unsafe { std::mem::zeroed() };
+        let ok = unsafe { libc::fstat(owner, &mut st) } == 0;
+        unsafe { libc::close(owner) };
+        m.insert(
+            name.to_string(),
+            if ok { json!(st.st_ino) } else { Value::Null },
+        );
+    }
+    Value::Object(m)
+}
+
 /// Undo mountinfo's octal escapes (\040 for space etc.).
 fn unescape(s: &str) -> String {
     let b = s.as_bytes();
@@ -234,6 +262,7 @@ pub fn report() -> Value {
         "oom_score_adj": read_trim("/proc/self/oom_score_adj").as_str().and_then(|s| s.parse::<i64>().ok()),
         "cgroup": read_trim("/proc/self/cgroup").as_str().map(|s| s.lines().map(str::to_string).collect::<Vec<_>>()),
         "ns": namespaces(),
+        "ns_owner": namespace_owners(),
         "mounts": mounts(),
         "fds": fds(),
         "tty": tty(),
