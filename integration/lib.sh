@@ -192,6 +192,32 @@ wait_until() {
     _fail "timed out waiting: $what" "command: $*"
 }
 
+# children_at_least PID N: PID has at least N child processes.
+children_at_least() { [ "$(wc -w <"/proc/$1/task/$1/children")" -ge "$2" ]; }
+
+# _sleeping PID: PID, or a child of it, runs `/bin/probe sleep` (a workload's last step).
+_sleeping() {
+    local p
+    for p in "$1" $(cat "/proc/$1/task/$1/children" 2>/dev/null); do
+        tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null | grep -q '^/bin/probe sleep' && return 0
+    done
+    return 1
+}
+
+# wait_sleeping ID: until the container's workload has reached its final `probe sleep`.
+wait_sleeping() {
+    wait_until 10 "container $1 to reach its final probe sleep" _sleeping "$(pid_of "$1")"
+}
+
+# caught PID SIGNAL: PID has a handler for SIGNAL (as pid 1 it ignores signals without one).
+caught() {
+    local n mask
+    n=${2#SIG}
+    case "$n" in *[!0-9]*) n=$(kill -l "$n") ;; esac
+    mask=$(awk '/^SigCgt:/ { print $2 }' "/proc/$1/status") || return 1
+    [ $(((0x$mask >> (n - 1)) & 1)) = 1 ]
+}
+
 # has_own_ns PID TYPE: PID's TYPE namespace is not the test's own.
 has_own_ns() {
     local theirs

@@ -221,8 +221,12 @@ case_kill_kill() {
 case_kill_all() {
     sleeper $N
     cexec -d --exec-id bg $N sleep 999 >/dev/null
-    sleep 0.5
-    local procs; procs=$(cat "$(cgfile pids $N cgroup.procs)" | wc -l)
+    local procs n=50
+    # exec -d returns when the process was executed; its pid may still be settling in the list.
+    while procs=$(wc -l <"$(cgfile pids $N cgroup.procs)") && [ "$procs" -lt 2 ] && [ $n -gt 0 ]; do
+        sleep 0.1
+        n=$((n - 1))
+    done
     [ "$procs" -ge 2 ] || fail "expected 2 processes in the cgroup, got $procs"
     c task kill -a -s SIGKILL $N
     wait_status $N STOPPED

@@ -144,6 +144,7 @@ test_pause_unpause() {
     assert_eq FROZEN "$(cat "$(host_cg freezer "$cid")/freezer.state")" "freezer.state"
     a=$(pm inspect -f '{{.State.Pid}}' "$cid")
     c1=$(cat /proc/"$a"/root/tmp/n)
+    # An observation window (the counter moves every 100 ms when it runs), not a wait.
     sleep 0.5
     assert_eq "$c1" "$(cat /proc/"$a"/root/tmp/n)" "counter moved while paused"
     pm unpause "$cid"
@@ -264,6 +265,17 @@ test_update() {
 tm() { tmux -S "$TDIR/tmux.sock" "$@"; }
 pane() { tm capture-pane -p -t t 2>/dev/null | tr -d '\r'; }
 pane_has() { pane | grep -qE "$1"; }
+# resized_to ROWS_COLS: ask the shell for its size once; true if it answers ROWS_COLS within 1 s.
+resized_to() {
+    local n=10
+    tm send-keys -t t 'echo size2=$(stty size)' Enter
+    while [ $n -gt 0 ]; do
+        pane_has "size2=$1" && return 0
+        sleep 0.1
+        n=$((n - 1))
+    done
+    return 1
+}
 test_run_it_tmux() {
     cat >"$TDIR/run-it.sh" <<EOF
 #!/bin/bash
@@ -275,14 +287,13 @@ EOF
     chmod +x "$TDIR/run-it.sh"
     tm new-session -d -s t -x 80 -y 24 "$TDIR/run-it.sh"
     until_true 20 status_is tmux-it running
-    sleep 0.5
+    until_true 10 pane_has '# $'
     tm send-keys -t t 'tty; echo size=$(stty size)' Enter
     until_true 10 pane_has 'size=24 80'
     pane | grep -q '^/dev/pts/' || fail "no pty: $(pane)"
     tm resize-window -t t -x 100 -y 30
-    sleep 0.5
-    tm send-keys -t t 'echo size2=$(stty size)' Enter
-    until_true 10 pane_has 'size2=30 100'
+    # The new size reaches the pty when the resize is forwarded: ask until it shows.
+    until_true 10 resized_to '30 100'
     # Ctrl-C reaches the foreground process through the pty's line discipline
     tm send-keys -t t 'sh -c "trap \"echo got-sigint\" INT; sleep 500 & wait"' Enter
     until_true 10 sh -c "podman top tmux-it args | grep -q 'sleep 500'"

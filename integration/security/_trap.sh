@@ -61,7 +61,7 @@ run_and_delete() {
     run rt run -d -b "$b" "$id"
     local keep_rc=$rc keep_out=$out keep_err=$err
     if [ "$rc" = 0 ]; then
-        sleep 0.2
+        wait_sleeping "$id"
         trap_check "while the container runs"
         rt delete --force "$id"
     fi

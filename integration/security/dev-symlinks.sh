@@ -43,7 +43,7 @@ _sec_dev_run() {
     err=$(cat "$T/c.err")
     echo "+ run exited $rc: $err" >&3
     if [ "$rc" = 0 ]; then
-        sleep 0.3
+        wait_sleeping "$id"
         trap_check "while the container runs"
         rt delete --force "$id"
     fi

@@ -158,7 +158,7 @@ test_bad_mount_dest_symlink_dir() {
     args "$b" /bin/sh -c 'echo pwned >/evil/pwned; /bin/probe sleep 30'
     id=$(new_id)
     run rt run -d -b "$b" "$id"
-    sleep 0.2
+    [ "$rc" != 0 ] || wait_sleeping "$id"
     ! grep -qF " $T/hostdir " /proc/self/mountinfo || _fail "a mount landed on the host path $T/hostdir"
     assert_eq "" "$(ls -A "$T/hostdir")" "files appeared in the host path"
     [ "$rc" = 0 ] && rt delete --force "$id"
@@ -177,8 +177,8 @@ test_bad_mount_dest_symlink_file() {
                           {"destination": "/evilnew", "type": "bind", "source": $f, "options": ["bind"]}]' --arg f "$T/src/f"
     args "$b" /bin/probe sleep 30
     id=$(new_id)
+    # run -d returns once the process was executed: every mount is made by then.
     run rt run -d -b "$b" "$id"
-    sleep 0.2
     ! grep -qF " $T/hostfile " /proc/self/mountinfo || _fail "a bind landed on the host file"
     assert_eq host-secret "$(cat "$T/hostfile")" "host file content changed"
     [ ! -e "$T/newhostfile" ] || _fail "a file was created at the host path $T/newhostfile"

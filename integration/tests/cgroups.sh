@@ -156,6 +156,7 @@ test_cgroup_pause_resume() {
     assert_eq paused "$(status_of "$id")" "state after pause"
     assert_eq FROZEN "$(cgfile "$b" freezer freezer.state)" freezer.state
     c1=$(cat "$b/rootfs/count")
+    # An observation window (the counter moves every 20 ms when it runs), not a wait.
     sleep 0.5
     c2=$(cat "$b/rootfs/count")
     assert_eq "$c1" "$c2" "the counter advanced while paused"
@@ -164,7 +165,7 @@ test_cgroup_pause_resume() {
     rt resume "$id"
     assert_eq running "$(status_of "$id")" "state after resume"
     assert_eq THAWED "$(cgfile "$b" freezer freezer.state)" freezer.state
-    sleep 0.3
+    wait_until 5 "the counter to move after resume" sh -c "[ \"\$(cat $b/rootfs/count)\" != $c1 ]"
     c2=$(cat "$b/rootfs/count")
     [ "$c2" -gt "$c1" ] || _fail "the counter did not advance after resume" "before: $c1 after: $c2"
     run rt resume "$id"
@@ -254,7 +255,7 @@ test_cgroup_ps() {
     id=$(new_id)
     detached "$b" "$id"
     pid=$(pid_of "$id")
-    sleep 0.2
+    wait_until 5 "both sleepers to be forked" children_at_least "$pid" 2
     run rt ps --format json "$id"
     assert_ok
     n=$(jq_of "$out" length)
@@ -303,9 +304,7 @@ test_cgroup_events_stream_oom() {
     ev=$T/events.out
     "$RUNTIME" --root "$STATE_ROOT" events --interval 300ms "$id" >"$ev" 2>"$T/events.err" &
     helper_pid $!
-    sleep 1
-    n=$(grep -c '"type":"stats"' "$ev" || true)
-    [ "$n" -ge 2 ] || _fail "expected stats events every 300ms" "events: $(cat "$ev")"
+    wait_until 10 "two stats events (one every 300 ms)" sh -c "[ \$(grep -c '\"type\":\"stats\"' $ev) -ge 2 ]"
     touch "$b/rootfs/go"
     for n in $(seq 50); do
         grep -q '"type":"oom"' "$ev" && break
@@ -332,7 +331,7 @@ test_cgroup_delete_with_busy_subcgroup() {
     args "$b" /bin/sh -c '/bin/probe sleep 30 & /bin/probe sleep 31; wait'
     id=$(new_id)
     detached "$b" "$id"
-    sleep 0.2
+    wait_until 5 "both sleepers to be forked" children_at_least "$(pid_of "$id")" 2
     cg=$(cgpath "$b")
     # A sub-cgroup holding one of the workload's processes, in one v1 hierarchy (or cgroup2):
     # the first rmdir is busy, so delete must take the kill-and-wait path and remove the tree.

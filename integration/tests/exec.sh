@@ -182,6 +182,7 @@ test_exec_paused() {
     "$RUNTIME" --root "$STATE_ROOT" exec --ignore-paused "$EX_ID" /bin/probe exit 4 \
         >"$T/ip.out" 2>&1 </dev/null &
     bg=$!
+    # An observation window: a frozen exec process must not finish within it (not a wait).
     sleep 1
     alive $bg || _fail "exec --ignore-paused finished while the container was frozen" "$(cat "$T/ip.out")"
     rt resume "$EX_ID"

@@ -51,8 +51,8 @@ test_hooks_all_run_in_order() {
         assert_eq "$(printf 'prestart\ncreateRuntime')" "$(cat "$hk/order")" "host hooks after create"
         [ ! -e "$hk/poststart.state" ] || _fail "poststart ran before start"
     fi
+    # start returns once the process was executed and poststart hooks ran.
     rt start "$id"
-    sleep 0.2
     assert_eq "$(printf 'prestart\ncreateRuntime\npoststart')" "$(cat "$hk/order")" "host hooks after start"
     assert_eq startContainer "$(cat "$in/order")" "container hooks after start"
     [ ! -e "$hk/poststop.state" ] || _fail "poststop ran before delete"

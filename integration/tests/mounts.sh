@@ -183,8 +183,8 @@ test_mount_propagation_effect() {
                           {"destination": "/mnt/p", "type": "bind", "source": $s, "options": ["rbind", "rprivate"]}]' --arg s "$T/host"
     args "$b" /bin/sh -c 'while [ ! -e /mnt/s/go ]; do sleep 0.05; done; /bin/probe report'
     id1=$(new_id)
+    # run -d returns once the process was executed: its mounts exist.
     rt run -d -b "$b" "$id1" >"$T/prop.out" 2>&1
-    sleep 0.3
     mount -t tmpfs -o size=1m brick-it-late "$T/host/sub"
     touch "$T/host/go"
     wait_status "$id1" stopped

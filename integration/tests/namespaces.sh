@@ -55,7 +55,6 @@ test_ns_user_mapping() {
     id=$(new_id)
     rt run -d -b "$b" "$id" >"$T/c.out" 2>&1
     pid=$(pid_of "$id")
-    sleep 0.1
     assert_eq 100000 "$(awk '/^Uid:/ { print $2 }' "/proc/$pid/status")" "host view of the container uid"
     assert_eq 100000 "$(stat -c %u "/proc/$pid")" "owner of /proc/PID from the host"
     assert_eq 100000 "$(awk '/^Gid:/ { print $2 }' "/proc/$pid/status")" "host view of the container gid"
@@ -104,8 +103,7 @@ test_ns_join_by_path() {
     unshare --net --uts sleep 100 &
     hp=$!
     helper_pid $hp
-    sleep 0.2
-    [ "$(stat -L -c %i /proc/$hp/ns/net)" != "$(host_ns net)" ] || _fail "helper did not get its own netns"
+    wait_own_ns $hp net uts
     b=$(bundle_new)
     cfg "$b" '.linux.namespaces |= map(if .type == "network" then .path = $p else . end)' --arg p "/proc/$hp/ns/net"
     report "$b"
@@ -125,7 +123,7 @@ test_ns_join_with_new_userns() {
     unshare --net sleep 100 &
     hp=$!
     helper_pid $hp
-    sleep 0.2
+    wait_own_ns $hp net
     b=$(bundle_new)
     cfg "$b" '.linux.namespaces |= map(if .type == "network" then .path = $p else . end)
         | .linux.namespaces += [{"type": "user"}]

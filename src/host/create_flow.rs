@@ -219,7 +219,10 @@ fn spawn_and_sync(
         drop(parent_slot.take());
         init_flow::run(plan, child_end, gate, console, entry)
     };
-    let (flags, into) = (plan.namespaces.clone_flags, clone_into.as_ref().map(|f| f.as_fd()));
+    let (flags, into) = (
+        plan.namespaces.clone_flags,
+        clone_into.as_ref().map(|f| f.as_fd()),
+    );
     let spawned = match &userns {
         Some((file, path)) => spawn::spawn_in_userns(file, path, flags, into, init),
         None => spawn::spawn(flags, into, init),

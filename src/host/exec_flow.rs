@@ -58,8 +58,8 @@ pub enum ExecError {
     Ipc(#[from] IpcError),
     #[error("{0}")]
     Child(ChildError),
-    #[error("the process exited before it was exec'd")]
-    Vanished,
+    #[error("the process exited before it was exec'd: {0}")]
+    Vanished(String),
     #[error(transparent)]
     Listener(#[from] CreateError),
     #[error("write pid file {0:?}")]
@@ -228,7 +228,9 @@ pub fn exec(
         false => Some(foreground::block()?),
     };
     let Some(ch) = parent_slot.take() else {
-        return Err(ExecError::Vanished);
+        return Err(ExecError::Vanished(
+            "brick lost its end of the channel".into(),
+        ));
     };
     let pid = sync(&plan, &ch, child, cgroup.as_ref(), &saved)?;
     let Some(set) = signals else {
@@ -269,11 +271,18 @@ fn sync(
     saved: &Saved,
 ) -> Result<i32, ExecError> {
     let first = ch.recv::<ExecMsg>();
-    let _ = waitpid(child, None);
+    // The child that joined the namespaces exits once it has forked the process.
+    let joined = waitpid(child, None);
     let (pid, in_cgroup) = match first? {
         Some(ExecMsg::Pid { pid, in_cgroup }) => (pid, in_cgroup),
         Some(ExecMsg::Error(e)) => return Err(ExecError::Child(e)),
-        _ => return Err(ExecError::Vanished),
+        _ => {
+            let how = match joined {
+                Ok(status) => crate::signals::describe_exit(status),
+                Err(e) => format!("wait: {}", crate::error::describe_errno(e)),
+            };
+            return Err(ExecError::Vanished(how));
+        }
     };
     let started = (|| -> Result<(), ExecError> {
         if let Some(cg) = cgroup {

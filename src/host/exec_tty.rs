@@ -2,6 +2,7 @@
 //! own stdio (stdin in raw mode when it is a terminal), passes window size changes on and
 //! forwards signals, until the process exits.
 
+use crate::error::describe_errno;
 use nix::errno::Errno;
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use nix::sys::signal::{kill, SigSet, Signal};
@@ -68,7 +69,13 @@ impl RawMode {
         };
         let mut raw = saved.clone();
         termios::cfmakeraw(&mut raw);
-        let _ = termios::tcsetattr(stdin.as_fd(), SetArg::TCSANOW, &raw);
+        if let Err(e) = termios::tcsetattr(stdin.as_fd(), SetArg::TCSANOW, &raw) {
+            // Still usable, only cooked: keystrokes are echoed twice and ^C reaches brick.
+            crate::log::warn(&format!(
+                "put the terminal in raw mode: {}",
+                describe_errno(e)
+            ));
+        }
         RawMode(Some(saved))
     }
 }
@@ -76,7 +83,12 @@ impl RawMode {
 impl Drop for RawMode {
     fn drop(&mut self) {
         if let Some(t) = &self.0 {
-            let _ = termios::tcsetattr(std::io::stdin().as_fd(), SetArg::TCSANOW, t);
+            if let Err(e) = termios::tcsetattr(std::io::stdin().as_fd(), SetArg::TCSANOW, t) {
+                crate::log::warn(&format!(
+                    "restore the terminal's mode (run `stty sane`): {}",
+                    describe_errno(e)
+                ));
+            }
         }
     }
 }
@@ -193,7 +205,8 @@ pub fn proxy(master: OwnedFd, pid: i32, set: &SigSet) -> Result<i32, TtyError> {
                     Ok(Signal::SIGCHLD) => {}
                     Ok(Signal::SIGWINCH) => copy_winsize(master.as_fd()),
                     Ok(sig) => {
-                        let _ = kill(target, sig);
+                        // ESRCH: it exited meanwhile, and its status comes next.
+                        let _gone = kill(target, sig);
                     }
                     Err(_) => {}
                 }

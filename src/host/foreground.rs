@@ -63,7 +63,8 @@ pub fn wait(pid: i32, set: &SigSet) -> Result<i32, ForegroundError> {
         match set.wait() {
             Ok(Signal::SIGCHLD) => {}
             Ok(sig) => {
-                let _ = kill(pid, sig);
+                // ESRCH: it exited meanwhile, and its status comes next.
+                let _gone = kill(pid, sig);
             }
             Err(e) => return Err(ForegroundError::Wait(e)),
         }

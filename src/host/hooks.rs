@@ -134,7 +134,10 @@ fn run_one(hook: &Hook, kind: &'static str, state: &[u8]) -> Result<(), HookErro
     }
     let status = match (status.code(), status.signal()) {
         (Some(code), _) => format!("exit status {code}"),
-        (None, Some(sig)) => format!("killed by signal {sig}"),
+        (None, Some(sig)) => match nix::sys::signal::Signal::try_from(sig) {
+            Ok(s) => format!("killed by signal {}", s.as_str()),
+            Err(_) => format!("killed by signal {sig}"),
+        },
         _ => "failed".to_string(),
     };
     Err(HookError::Failed { kind, path, status })

@@ -145,6 +145,7 @@ test_cgv2_freeze_thaw() {
     assert_eq 1 "$(v2file "$b" cgroup.freeze)" cgroup.freeze
     assert_contains "$(v2file "$b" cgroup.events)" "frozen 1" "cgroup.events after pause"
     c1=$(cat "$b/rootfs/count")
+    # An observation window (the counter moves every 20 ms when it runs), not a wait.
     sleep 0.5
     c2=$(cat "$b/rootfs/count")
     assert_eq "$c1" "$c2" "the counter advanced while frozen"
@@ -152,7 +153,7 @@ test_cgv2_freeze_thaw() {
     assert_eq running "$(status_of "$id")" "state after resume"
     assert_eq 0 "$(v2file "$b" cgroup.freeze)" cgroup.freeze
     assert_contains "$(v2file "$b" cgroup.events)" "frozen 0" "cgroup.events after resume"
-    sleep 0.5
+    wait_until 5 "the counter to move after resume" sh -c "[ \"\$(cat $b/rootfs/count)\" != $c1 ]"
     c2=$(cat "$b/rootfs/count")
     [ "$c2" -gt "$c1" ] || _fail "the counter did not advance after resume" "before: $c1 after: $c2"
     # A frozen container can still be deleted by force, its cgroup with it.
@@ -196,7 +197,7 @@ test_cgv2_kill_all_uses_cgroup_kill() {
     args "$b" /bin/sh -c '/bin/probe sleep 60 & /bin/probe sleep 61 & wait'
     id=$(new_id)
     v2_detached "$b" "$id"
-    sleep 0.2
+    wait_until 5 "both sleepers to be forked" children_at_least "$(pid_of "$id")" 2
     assert_eq 3 "$(grep -c . "$(v2dir "$b")/cgroup.procs")" "three processes in the cgroup"
     run strace -f -e trace=openat -o "$T/strace" "$RUNTIME" --root "$STATE_ROOT" kill --all "$id" KILL
     assert_ok
