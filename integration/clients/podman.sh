@@ -287,7 +287,7 @@ EOF
     chmod +x "$TDIR/run-it.sh"
     tm new-session -d -s t -x 80 -y 24 "$TDIR/run-it.sh"
     until_true 20 status_is tmux-it running
-    until_true 10 pane_has '# $'
+    until_true 10 pane_has '^/ #'
     tm send-keys -t t 'tty; echo size=$(stty size)' Enter
     until_true 10 pane_has 'size=24 80'
     pane | grep -q '^/dev/pts/' || fail "no pty: $(pane)"
