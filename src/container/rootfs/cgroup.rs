@@ -20,13 +20,13 @@ const HOST_CGROUP: &str = "/sys/fs/cgroup";
 
 pub fn mount_cgroup(
     root: BorrowedFd<'_>,
-    rootfs: &Path,
     m: &MountPlan,
     cgroup_ns: bool,
+    guard: &super::proc_guard::Guard<'_>,
 ) -> Result<(), RootfsError> {
     let target =
         ensure(root, &m.destination, Create::Dir).map_err(merr(m, "resolve destination"))?;
-    super::proc_guard::check(root, rootfs, m, target.as_fd(), None)?;
+    guard.check(m, target.as_fd(), None)?;
     let unified = statfs(HOST_CGROUP)
         .map(|s| s.filesystem_type() == CGROUP2_SUPER_MAGIC)
         .unwrap_or(false);

@@ -21,8 +21,9 @@ pub fn mount_range(
 ) -> Result<(), RootfsError> {
     // The plan dropped the label where SELinux is off.
     let label = plan.mount_label.as_deref();
+    let guard = proc_guard::Guard::new(root, &plan.rootfs);
     for m in &plan.mounts[range] {
-        mount_one(root, m, plan, label)?;
+        mount_one(root, m, plan, label, &guard)?;
     }
     Ok(())
 }
@@ -51,6 +52,7 @@ fn mount_one(
     m: &MountPlan,
     plan: &RootfsPlan,
     label: Option<&str>,
+    guard: &proc_guard::Guard<'_>,
 ) -> Result<(), RootfsError> {
     if m.remount {
         return remount(root, m);
@@ -65,16 +67,16 @@ fn mount_one(
             let create = if is_dir { Create::Dir } else { Create::File };
             let target =
                 ensure(root, &m.destination, create).map_err(merr(m, "resolve destination"))?;
-            proc_guard::check(root, &plan.rootfs, m, target.as_fd(), Some(tree.as_fd()))?;
+            guard.check(m, target.as_fd(), Some(tree.as_fd()))?;
             set_attr_relaxed(tree.as_fd(), m.attr).map_err(merr(m, "mount_setattr"))?;
             move_mount_fd(tree.as_fd(), target.as_fd()).map_err(merr(m, "move_mount"))?;
             finish(tree.as_fd(), m)
         }
-        MountKind::Cgroup => cgroup::mount_cgroup(root, &plan.rootfs, m, plan.cgroup_ns),
+        MountKind::Cgroup => cgroup::mount_cgroup(root, m, plan.cgroup_ns, guard),
         MountKind::Fresh => {
             let target = ensure(root, &m.destination, Create::Dir)
                 .map_err(merr(m, "resolve destination"))?;
-            proc_guard::check(root, &plan.rootfs, m, target.as_fd(), None)?;
+            guard.check(m, target.as_fd(), None)?;
             let mut a = m.attr;
             if m.destination == Path::new("/dev") {
                 // Devices are created after this; a read-only /dev is applied in finalize().
