@@ -23,16 +23,32 @@ _forced_delete_cleans() {
     assert_ok "delete --force after a killed $2"
 }
 
-# create killed while it waits for Ready: the init (already at the start gate) dies with it
-# or is found by the pid create saved; no lock it inherited holds delete up.
-test_fault_create_killed_waiting_for_ready() {
+# _kill_then_clean VERB SYSCALL N [JQ]: a `probe sleep` bundle (edited by JQ), VERB killed at
+# the Nth SYSCALL, then list and delete --force within their deadlines; sets $FAULT_ID.
+_kill_then_clean() {
+    local verb=$1 sc=$2 n=$3 b
     is_brick || skip "injection points are brick's own syscalls"
-    local b id
     b=$(bundle_new)
     args "$b" /bin/probe sleep 30
-    id=$(new_id)
-    _killed_at create recvmsg 1 -b "$b" "$id"
-    _forced_delete_cleans "$id" create
+    [ -z "${4:-}" ] || cfg "$b" "$4"
+    FAULT_ID=$(new_id)
+    _killed_at "$verb" "$sc" "$n" -b "$b" "$FAULT_ID"
+    _forced_delete_cleans "$FAULT_ID" "$verb"
+}
+
+# create killed while it waits for Ready: the init (already at the start gate) dies with it
+# or is found by the pid create saved; no lock it inherited holds delete up.
+test_fault_create_killed_waiting_for_ready() { _kill_then_clean create recvmsg 1; }
+
+# run killed as it opens the start gate: the created container waits for a start that never
+# comes; delete --force must not block on a lock the waiting init inherited.
+test_fault_run_killed_at_start() { _kill_then_clean run connect 1; }
+
+# create killed at its first state saves (renames): the cgroup record, then the init's pid;
+# delete --force finds the cgroup and the process through them.
+test_fault_create_killed_at_state_saves() {
+    _kill_then_clean create rename 1
+    _kill_then_clean create rename 2
 }
 
 # create killed while the init runs a slow createContainer hook: the init dies with brick at
@@ -50,32 +66,6 @@ test_fault_init_dies_with_create() {
     track_pid "$pid"
     wait_gone "$pid" 5
     _forced_delete_cleans "$id" create
-}
-
-# run killed as it opens the start gate: the created container waits for a start that never
-# comes; delete --force must not block on a lock the waiting init inherited.
-test_fault_run_killed_at_start() {
-    is_brick || skip "injection points are brick's own syscalls"
-    local b id
-    b=$(bundle_new)
-    args "$b" /bin/probe sleep 30
-    id=$(new_id)
-    _killed_at run connect 1 -b "$b" "$id"
-    _forced_delete_cleans "$id" run
-}
-
-# create killed right after the cgroup record is saved (its first rename): the cgroup is
-# found through the record, the half-made state is removed.
-test_fault_create_killed_after_first_save() {
-    is_brick || skip "injection points are brick's own syscalls"
-    local b id n
-    b=$(bundle_new)
-    args "$b" /bin/probe sleep 30
-    for n in 1 2; do
-        id=$(new_id)
-        _killed_at create rename "$n" -b "$b" "$id"
-        _forced_delete_cleans "$id" create
-    done
 }
 
 # A lock that is never released: verbs that change the container give up with an error that

@@ -160,8 +160,10 @@ test_ns_join_userns_by_path() {
     assert_jq "$out" .ns.user "$userns" "joined the user namespace"
     assert_jq "$out" .ids.uid 0 "root of the joined namespace"
     assert_jq "$out" '.uid_map | gsub(" +"; " ") | ltrimstr(" ")' "0 100000 65536"
+    args "$b" /bin/probe ns-owners
+    report "$b"
     for ns in mnt pid ipc uts net; do
-        assert_jq "$out" ".ns_owner.$ns" "$userns" "the new $ns namespace belongs to the joined user namespace"
+        assert_jq "$out" ".$ns" "$userns" "the new $ns namespace belongs to the joined user namespace"
     done
     assert_eq "100000:100000" "$(stat -c %u:%g "$b/rootfs/tmp/made")" "a file the container made"
     assert_eq "100000:100000" "$(stat -c %u:%g "$b/rootfs/tmp/dir")" "a directory the container made"

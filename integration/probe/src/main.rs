@@ -262,6 +262,7 @@ fn main() {
     };
     match arg(1) {
         "report" => println!("{}", report::report()),
+        "ns-owners" => println!("{}", report::namespace_owners()),
         "write" => write_file(
             arg(2),
             a.get(3).map(String::as_str).unwrap_or("probe\n").as_bytes(),

@@ -119,8 +119,9 @@ fn namespaces() -> Value {
 }
 
 /// The inode of the user namespace that owns each of our namespaces (NS_GET_USERNS); null
-/// where the kernel refuses (the owner is outside our user namespace, e.g. the host's).
-fn namespace_owners() -> Value {
+/// where the kernel refuses (the owner is outside our user namespace, e.g. the host's). Not in
+/// the report: it opens the ns files, which SELinux's container_t may not read.
+pub fn namespace_owners() -> Value {
     const NS_GET_USERNS: libc::c_ulong = 0xb701;
     let mut m = Map::new();
     for name in ["mnt", "net", "ipc", "uts", "pid", "cgroup", "time"] {
@@ -262,7 +263,6 @@ pub fn report() -> Value {
         "oom_score_adj": read_trim("/proc/self/oom_score_adj").as_str().and_then(|s| s.parse::<i64>().ok()),
         "cgroup": read_trim("/proc/self/cgroup").as_str().map(|s| s.lines().map(str::to_string).collect::<Vec<_>>()),
         "ns": namespaces(),
-        "ns_owner": namespace_owners(),
         "mounts": mounts(),
         "fds": fds(),
         "tty": tty(),

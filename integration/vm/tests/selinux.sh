@@ -182,7 +182,7 @@ b run -d -b $b e1
 for i in \$(seq 50); do [ -s $b/rootfs/r.json ] && break; sleep 0.1; done
 b exec e1 /bin/sh -c '/bin/probe report >/exec.json'
 b exec e1 /bin/probe sleep 3 &
-for i in \$(seq 50); do ps -eZ | grep -w brick | grep -q exec && break; sleep 0.1; done
+for i in \$(seq 50); do ps -eZ | grep -qw brick && break; sleep 0.1; done
 ps -eZ | grep -w brick >$T/engine.ctx
 wait
 b pause e1
