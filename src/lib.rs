@@ -16,6 +16,7 @@ pub mod container;
 pub mod host;
 pub mod ipc;
 pub mod plan;
+pub mod process;
 pub mod state;
 pub mod validate;
 

@@ -122,22 +122,20 @@ impl Cgroup {
     /// Make the directories in every hierarchy and apply the resources; on failure remove them.
     /// Under systemd nothing is made yet: the scope needs a pid, so add_pid makes it.
     pub fn create(cfg: &CgroupConfig) -> Result<Cgroup, CgroupError> {
-        let (cg, layout) = Cgroup::prepare(cfg)?;
-        cg.make(&layout, cfg)?;
-        Ok(cg)
+        Cgroup::prepare(cfg)?.make()
     }
 
     /// Where the cgroup will be on this host, with no side effect: its record can be saved
     /// before anything exists, so a create killed at any point leaves nothing unrecorded.
-    pub fn prepare(cfg: &CgroupConfig) -> Result<(Cgroup, Layout), CgroupError> {
+    pub fn prepare(cfg: &CgroupConfig) -> Result<Prepared<'_>, CgroupError> {
         let layout = Layout::detect()?;
         let mut cg = Cgroup::on(&layout, cfg);
         cg.systemd = systemd::choose(cfg.systemd_unit.as_ref());
-        Ok((cg, layout))
+        Ok(Prepared { cg, layout, cfg })
     }
 
     /// Makes what `prepare` planned (see create).
-    pub fn make(&self, layout: &Layout, cfg: &CgroupConfig) -> Result<(), CgroupError> {
+    fn make_on(&self, layout: &Layout, cfg: &CgroupConfig) -> Result<(), CgroupError> {
         if self.systemd.is_some() {
             self.check_empty(&[])?;
             let res = cfg.resources.clone().unwrap_or_default();
@@ -376,6 +374,26 @@ impl Cgroup {
             op: "empty",
             path: self.procs_dir().cloned().unwrap_or_default(),
         })
+    }
+}
+
+/// A cgroup resolved on this host but not made yet.
+pub struct Prepared<'a> {
+    cg: Cgroup,
+    layout: Layout,
+    cfg: &'a CgroupConfig,
+}
+
+impl Prepared<'_> {
+    /// What state.json keeps, written before the directories exist.
+    pub fn record(&self) -> serde_json::Value {
+        self.cg.record()
+    }
+
+    /// Makes the directories and applies the resources (removing them again on failure).
+    pub fn make(self) -> Result<Cgroup, CgroupError> {
+        self.cg.make_on(&self.layout, self.cfg)?;
+        Ok(self.cg)
     }
 }
 

@@ -6,9 +6,9 @@
 
 use crate::cgroups::Entry;
 use crate::container::{caps, console, exec, fds, identity, labels, procfs, seccomp};
-use crate::host::spawn;
 use crate::ipc::{Channel, ChildError};
 use crate::plan::exec::ExecPlan;
+use crate::process::spawn;
 use nix::errno::Errno;
 use nix::sched::{setns, CloneFlags};
 use serde::{Deserialize, Serialize};

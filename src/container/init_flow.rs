@@ -7,9 +7,10 @@ use crate::container::rootfs;
 use crate::container::{
     caps, console, exec, fds, identity, labels, namespaces, parent_death, procfs, seccomp,
 };
-use crate::host::{create_flow::hook_state, hooks};
 use crate::ipc::{gate, Channel, ChildError, FromChild, ToChild};
 use crate::plan::LaunchPlan;
+use crate::process::hooks;
+use crate::state::{Saved, Status};
 use std::convert::Infallible;
 use std::error::Error;
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
@@ -30,13 +31,15 @@ impl<T, E: Error + 'static> Stage<T> for Result<T, E> {
 /// Entry point of the cloned child.
 pub fn run(
     plan: &LaunchPlan,
+    saved: &Saved,
     ch: Channel,
     gate: OwnedFd,
     console: Option<OwnedFd>,
     cgroup: Entry,
 ) -> Infallible {
     let mut report_to = ch;
-    let StageError(stage, err) = match sequence(plan, &mut report_to, gate, console, cgroup) {
+    let StageError(stage, err) = match sequence(plan, saved, &mut report_to, gate, console, cgroup)
+    {
         Ok(never) => match never {},
         Err(e) => e,
     };
@@ -47,6 +50,7 @@ pub fn run(
 
 fn sequence(
     plan: &LaunchPlan,
+    saved: &Saved,
     report_to: &mut Channel,
     gate: OwnedFd,
     console: Option<OwnedFd>,
@@ -94,7 +98,7 @@ fn sequence(
     hooks::run(
         plan.hooks.create_container().as_ref(),
         "createContainer",
-        || hook_state(plan, pid, "creating"),
+        || saved.oci_state(Status::Creating, pid),
     )
     .at("hooks")?;
     // pivot_root (or chroot with --no-pivot): from here "/" is the container's root.
@@ -172,7 +176,7 @@ fn sequence(
     hooks::run(
         plan.hooks.start_container().as_ref(),
         "startContainer",
-        || hook_state(plan, pid, "created"),
+        || saved.oci_state(Status::Created, pid),
     )
     .at("hooks")?;
     let exe = exe.ok_or(exec::ExecError::NoProcess).at("exec")?;

@@ -160,12 +160,10 @@ impl Proc {
         openat_strict(&self.root, rel, OFlag::O_PATH).is_ok()
     }
 
+    /// Each (file under /proc, value) the plan made of linux.sysctl.
     pub fn write_sysctls(&self, list: &[(String, String)]) -> Result<(), ProcfsError> {
         for (name, value) in list {
-            self.write(
-                &format!("sys/{}", crate::validate::sysctl_path(name)),
-                value,
-            )?;
+            self.write(name, value)?;
         }
         Ok(())
     }

@@ -4,12 +4,13 @@
 use crate::cgroups::{Cgroup, CgroupError};
 use crate::container::init_flow;
 use crate::error::{chain, describe_errno};
-use crate::host::{hooks, idmap, nsenter, spawn};
+use crate::host::{idmap, nsenter};
 use crate::ipc::gate::{self, GateError};
 use crate::ipc::{Channel, ChildError, FromChild, IpcError, ToChild};
 use crate::plan::LaunchPlan;
+use crate::process::{hooks, spawn};
 use crate::signals::describe_exit;
-use crate::state::{liveness, ContainerDir, Saved};
+use crate::state::{liveness, ContainerDir, Saved, Status};
 use nix::sys::signal::{kill, Signal};
 use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
 use nix::unistd::Pid;
@@ -59,18 +60,6 @@ pub struct Created {
     pub cgroup: Option<Cgroup>,
     /// brick's end of the console socket when it proxies the pty itself.
     pub console: Option<OwnedFd>,
-}
-
-/// The OCI state given to hooks on stdin.
-pub fn hook_state(plan: &LaunchPlan, pid: i32, status: &str) -> serde_json::Value {
-    serde_json::json!({
-        "ociVersion": plan.spec.version(),
-        "id": plan.id,
-        "status": status,
-        "pid": pid,
-        "bundle": plan.bundle,
-        "annotations": plan.spec.annotations().clone().unwrap_or_default(),
-    })
 }
 
 /// Where the pty master goes: to a --console-socket, or (run -t in the foreground) to brick.
@@ -158,16 +147,10 @@ pub fn create(
     saved: &mut Saved,
     console: &Console<'_>,
 ) -> Result<Created, CreateError> {
-    let cgroup = match &plan.cgroup {
-        Some(cfg) => {
-            let (cg, layout) = Cgroup::prepare(cfg)?;
-            saved.cgroup = Some(cg.record());
-            dir.save(saved)?;
-            cg.make(&layout, cfg)?;
-            Some(cg)
-        }
-        None => None,
-    };
+    let prepared = plan.cgroup.as_ref().map(Cgroup::prepare).transpose()?;
+    saved.cgroup = prepared.as_ref().map(|p| p.record());
+    dir.save(saved)?;
+    let cgroup = prepared.map(|p| p.make()).transpose()?;
     let result = spawn_and_sync(plan, dir, saved, console, cgroup.as_ref());
     match result {
         Ok(console) => Ok(Created {
@@ -214,10 +197,12 @@ fn spawn_and_sync(
         &plan.namespaces.parent_join,
         plan.namespaces.new_timens.as_ref(),
     )?;
+    // The init builds its hooks' state from the record saved so far (no pid yet).
+    let hook_source = saved.clone();
     let init = || {
         // The child keeps only its own end, so EOF on either side means the other is gone.
         drop(parent_slot.take());
-        init_flow::run(plan, child_end, gate, console, entry)
+        init_flow::run(plan, &hook_source, child_end, gate, console, entry)
     };
     let (flags, into) = (
         plan.namespaces.clone_flags,
@@ -244,7 +229,7 @@ fn spawn_and_sync(
             saved.start_time = liveness::read_stat(pid.as_raw()).map_or(0, |s| s.start_time);
             Ok(dir.save(saved)?)
         })
-        .and_then(|()| sync(plan, pid, &parent_end, cgroup, in_cgroup))
+        .and_then(|()| sync(plan, saved, pid, &parent_end, cgroup, in_cgroup))
         .map_err(|e| queued_child_error(&parent_end).unwrap_or(e));
     match synced {
         Ok(()) => Ok(own_console),
@@ -258,6 +243,7 @@ fn spawn_and_sync(
 
 fn sync(
     plan: &LaunchPlan,
+    saved: &Saved,
     pid: Pid,
     ch: &Channel,
     cgroup: Option<&Cgroup>,
@@ -282,12 +268,12 @@ fn sync(
     }
     // prestart belongs (deprecated) to the start operation, so its hooks see "created".
     hooks::run(plan.hooks.prestart().as_ref(), "prestart", || {
-        hook_state(plan, pid.as_raw(), "created")
+        saved.oci_state(Status::Created, pid.as_raw())
     })?;
     hooks::run(
         plan.hooks.create_runtime().as_ref(),
         "createRuntime",
-        || hook_state(plan, pid.as_raw(), "creating"),
+        || saved.oci_state(Status::Creating, pid.as_raw()),
     )?;
     // A child that failed already has its error queued: read it rather than the send's EPIPE.
     let _ = ch.send(&ToChild::Joined);
@@ -296,7 +282,7 @@ fn sync(
             Some((FromChild::Ready, _)) => return Ok(()),
             Some((FromChild::Error(e), _)) => return Err(CreateError::Child(e)),
             Some((FromChild::SeccompFd, fd)) => {
-                let state = hook_state(plan, pid.as_raw(), "creating");
+                let state = saved.oci_state(Status::Creating, pid.as_raw());
                 forward_notify_fd(plan, fd, &state)?
             }
             Some((FromChild::Mounted, _)) | None => {

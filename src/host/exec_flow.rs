@@ -5,11 +5,12 @@
 use crate::cgroups::{Cgroup, CgroupError};
 use crate::container::exec_flow::{self, ExecMsg, NsFd};
 use crate::host::create_flow::{forward_to_listener, CreateError};
+use crate::host::exec_tty;
 use crate::host::foreground::{self, ForegroundError};
 use crate::host::lifecycle::{Container, LifecycleError};
-use crate::host::{exec_tty, spawn};
 use crate::ipc::{Channel, ChildError, IpcError};
 use crate::plan::exec::{self as xplan, ExecInputs, ExecOptions, ExecPlan, ExecPlanError, NsIds};
+use crate::process::spawn;
 use crate::state::{liveness, Saved, Status};
 use nix::sched::CloneFlags;
 use nix::sys::signal::{kill, Signal};
@@ -295,7 +296,7 @@ fn sync(
                 Some((ExecMsg::Error(e), _)) => return Err(ExecError::Child(e)),
                 Some((ExecMsg::SeccompFd, fd)) => {
                     let target = plan.seccomp.as_ref().and_then(|s| s.notify.as_ref());
-                    forward_to_listener(target, fd, &oci_state(saved))?;
+                    forward_to_listener(target, fd, &saved.oci_state(Status::Running, saved.pid))?;
                 }
                 Some(_) => return Err(IpcError::Decode("unexpected message".into()).into()),
             }
@@ -313,14 +314,6 @@ fn sync(
         write_pid_file(path, pid)?;
     }
     Ok(pid)
-}
-
-/// The container's state for the seccomp agent.
-fn oci_state(s: &Saved) -> serde_json::Value {
-    serde_json::json!({
-        "ociVersion": s.oci_version, "id": s.id, "status": "running", "pid": s.pid,
-        "bundle": s.bundle, "annotations": s.annotations,
-    })
 }
 
 /// Written with temp + rename, so a reader never sees an empty pid file.

@@ -1,9 +1,9 @@
 //! What the verbs do to a container that exists: its live status, start, kill, delete.
 
 use crate::cgroups::{Cgroup, CgroupError};
-use crate::host::hooks::{self, HookError};
 use crate::ipc::gate::{self, GateError};
 use crate::ipc::{FromChild, IpcError};
+use crate::process::hooks::{self, HookError};
 use crate::state::{liveness, ContainerDir, Saved, Status, StoreError};
 use nix::errno::Errno;
 use nix::sys::signal::{kill, Signal};
@@ -100,18 +100,7 @@ impl Container {
         let Some(s) = &self.saved else {
             return serde_json::json!({"ociVersion": crate::SPEC_VERSION, "id": self.dir.id, "status": "creating", "pid": 0, "bundle": ""});
         };
-        let pid = if status == Status::Stopped { 0 } else { s.pid };
-        serde_json::json!({
-            "ociVersion": s.oci_version,
-            "id": s.id,
-            "pid": pid,
-            "status": status,
-            "bundle": s.bundle,
-            "rootfs": s.rootfs,
-            "created": s.created,
-            "owner": s.owner,
-            "annotations": s.annotations,
-        })
+        s.oci_state(status, if status == Status::Stopped { 0 } else { s.pid })
     }
 
     fn saved_or_creating(&self) -> Result<&Saved, LifecycleError> {
@@ -171,10 +160,10 @@ impl Container {
 
     /// The state as of a lifecycle step, not the live one: the workload may already have exited.
     fn state_as(&self, status: Status) -> serde_json::Value {
-        let mut state = self.oci_state();
-        state["status"] = serde_json::json!(status);
-        state["pid"] = serde_json::json!(self.saved.as_ref().map_or(0, |s| s.pid));
-        state
+        match &self.saved {
+            Some(s) => s.oci_state(status, s.pid),
+            None => self.oci_state(),
+        }
     }
 
     /// Reads the gate until it closes at execve; forwards a seccomp notify fd on the way.
@@ -244,10 +233,9 @@ impl Container {
         hooks::run_warn(
             hooks.as_ref().and_then(|h| h.poststop().as_ref()),
             "poststop",
-            || {
-                let mut state = self.oci_state();
-                state["status"] = serde_json::json!("stopped");
-                state
+            || match &self.saved {
+                Some(s) => s.oci_state(Status::Stopped, 0),
+                None => self.oci_state(),
             },
         );
         self.dir.remove()?;

@@ -77,6 +77,7 @@ pub struct LaunchPlan {
     pub gid_map: String,
     pub hostname: Option<String>,
     pub domainname: Option<String>,
+    /// linux.sysctl as (file under /proc, value), sorted by name.
     pub sysctl: Vec<(String, String)>,
     pub hooks: Hooks,
     pub new_keyring: bool,
@@ -192,6 +193,10 @@ pub fn build(id: &str, bundle: Bundle, opts: &LaunchOptions) -> Result<LaunchPla
         .into_iter()
         .collect();
     sysctl.sort();
+    let sysctl = sysctl
+        .into_iter()
+        .map(|(name, v)| (format!("sys/{}", crate::validate::sysctl_path(&name)), v))
+        .collect();
     Ok(LaunchPlan {
         id: id.to_string(),
         bundle: bundle.dir,

@@ -6,7 +6,6 @@
 mod cache;
 pub mod default_profile;
 mod mapping;
-mod names;
 #[cfg(test)]
 mod tests;
 
@@ -25,7 +24,6 @@ use mapping::{arg_conditions, scmp_action, scmp_arch};
 
 pub use cache::CacheStatus;
 pub use mapping::load_flags;
-pub use names::check_raw;
 
 /// The kernel refuses programs longer than this (BPF_MAXINSNS).
 pub const MAX_INSNS: usize = 4096;
@@ -73,12 +71,6 @@ impl SeccompProgram {
 
 #[derive(Debug, thiserror::Error)]
 pub enum SeccompPlanError {
-    #[error("{field}: unknown {kind} {value:?}")]
-    UnknownName {
-        field: String,
-        kind: &'static str,
-        value: String,
-    },
     #[error("{field}: {reason}")]
     Invalid { field: String, reason: String },
     #[error("create seccomp filter context")]

@@ -2,6 +2,7 @@
 
 pub mod id;
 pub mod liveness;
+mod oci;
 pub mod status;
 pub mod store;
 

@@ -9,8 +9,8 @@ use nix::sys::stat::{mkdirat, Mode};
 use nix::sys::statfs::{statfs, CGROUP2_SUPER_MAGIC};
 use nix::unistd::symlinkat;
 
+use super::mount_ops::{finish, fresh, legacy_flags, merr, set_attr_relaxed};
 use super::mountinfo::{mountinfo, proc_cgroup, MountInfo};
-use super::mounts::{finish, fresh, legacy_flags, merr, set_attr_relaxed};
 use super::resolve::{ensure, Create};
 use super::sys::{clone_tree, mount_new, move_mount_fd, set_attr, FsContext};
 use super::RootfsError;

@@ -6,6 +6,7 @@
 
 mod cgroup;
 mod dev;
+mod mount_ops;
 mod mountinfo;
 mod mounts;
 mod paths;

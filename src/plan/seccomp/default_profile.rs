@@ -12,7 +12,8 @@ mod tests {
     use oci_spec::runtime::{LinuxSeccomp, LinuxSeccompAction};
 
     use super::DEFAULT_PROFILE;
-    use crate::plan::seccomp::{check_raw, compile};
+    use crate::bundle::check_seccomp_names as check_raw;
+    use crate::plan::seccomp::compile;
 
     /// The calls the profile must refuse with EPERM whatever their arguments.
     const BLOCKED: &[&str] = &[

@@ -1,5 +1,8 @@
 //! Reads a bundle: config.json parsed with oci-spec, the rootfs resolved against the bundle.
 
+mod seccomp_names;
+pub use seccomp_names::check_raw as check_seccomp_names;
+
 use oci_spec::runtime::Spec;
 use std::fs;
 use std::io;
@@ -72,7 +75,7 @@ fn parse_naming_field(path: &Path, bytes: &[u8]) -> Result<Spec, BundleError> {
     }
     // Seccomp names are checked on the raw JSON so the error names the exact field.
     if let Some(seccomp) = raw.pointer("/linux/seccomp") {
-        crate::plan::seccomp::check_raw(seccomp).map_err(|e| BundleError::Parse {
+        seccomp_names::check_raw(seccomp).map_err(|e| BundleError::Parse {
             path: path.clone(),
             msg: crate::error::chain(&e),
         })?;
