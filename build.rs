@@ -25,11 +25,8 @@ fn main() {
 
 /// sha256 over the seccomp compiler's source files (sorted by path) and Cargo.lock.
 fn compiler_hash() -> String {
-    let mut files = vec![
-        PathBuf::from("src/plan/seccomp.rs"),
-        PathBuf::from("Cargo.lock"),
-    ];
-    collect(Path::new("src/plan/seccomp"), &mut files);
+    let mut files = vec![PathBuf::from("Cargo.lock")];
+    collect(Path::new("src/seccomp"), &mut files);
     files.sort();
     let mut h = Sha256::new();
     for f in &files {

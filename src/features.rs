@@ -59,7 +59,7 @@ pub const MOUNT_OPTIONS: &[&str] = &[
 ];
 
 fn capabilities() -> Vec<String> {
-    let last = crate::plan::process::kernel_last_cap();
+    let last = crate::host_facts::kernel_last_cap();
     let mut v: Vec<String> = caps::all()
         .into_iter()
         .filter(|c| c.index() <= last)
@@ -81,7 +81,7 @@ fn seccomp() -> Value {
 }
 
 pub fn features() -> Value {
-    let lsm = crate::plan::Lsm::detect();
+    let lsm = crate::lsm::Lsm::detect();
     json!({
         "ociVersionMin": "1.0.0",
         "ociVersionMax": crate::SPEC_VERSION,

@@ -6,6 +6,8 @@ pub mod error;
 pub mod format;
 pub mod input_file;
 pub mod log;
+pub mod lsm;
+pub mod mountinfo;
 pub mod signals;
 pub mod small_file;
 pub mod time;
@@ -17,10 +19,12 @@ pub mod host;
 pub mod ipc;
 pub mod plan;
 pub mod process;
+pub mod seccomp;
 pub mod state;
 pub mod validate;
 
 pub mod features;
+pub mod host_facts;
 pub mod spec_default;
 
 /// The newest runtime-spec version brick implements.

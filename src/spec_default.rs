@@ -97,7 +97,7 @@ pub fn generate(rootless: bool, runc_default: bool) -> Value {
     if hardened {
         // The profile is part of the binary; a parse failure would be caught by its unit test.
         if let Ok(profile) =
-            serde_json::from_str::<Value>(crate::plan::seccomp::default_profile::DEFAULT_PROFILE)
+            serde_json::from_str::<Value>(crate::seccomp::default_profile::DEFAULT_PROFILE)
         {
             spec["linux"]["seccomp"] = profile;
         }

@@ -80,7 +80,7 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    const PODMAN_LIKE: &str = include_str!("../plan/seccomp/testdata/podman_like.json");
+    const PODMAN_LIKE: &str = include_str!("../seccomp/testdata/podman_like.json");
 
     #[test]
     fn unknown_names_are_reported_with_their_field() {

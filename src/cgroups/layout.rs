@@ -7,6 +7,7 @@ use nix::sys::statfs::{statfs, CGROUP2_SUPER_MAGIC};
 use serde::{Deserialize, Serialize};
 
 use super::CgroupError;
+use crate::mountinfo::MountInfo;
 
 /// The cgroup mode of the host.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -38,6 +39,11 @@ pub struct Layout {
     pub unified: Option<(PathBuf, String)>,
 }
 
+/// Whether /sys/fs/cgroup itself is a cgroup2 mount (a pure v2 host).
+pub fn cgroup2_root() -> bool {
+    statfs("/sys/fs/cgroup").is_ok_and(|s| s.filesystem_type() == CGROUP2_SUPER_MAGIC)
+}
+
 /// Mount options of a v1 cgroup mount that are not controller names.
 const NON_CONTROLLER_OPTS: &[&str] = &[
     "rw",
@@ -51,17 +57,18 @@ const NON_CONTROLLER_OPTS: &[&str] = &[
 ];
 
 impl Layout {
-    /// Detect the layout from statfs(/sys/fs/cgroup) and /proc/self/mountinfo.
+    /// Detect the layout from statfs(/sys/fs/cgroup) and /proc/self/mountinfo (for verbs that
+    /// do not gather HostFacts).
     pub fn detect() -> Result<Layout, CgroupError> {
-        let path = "/proc/self/mountinfo";
-        let text = crate::small_file::read(path).map_err(|source| CgroupError::Read {
-            path: path.into(),
+        let mounts = crate::mountinfo::read().map_err(|source| CgroupError::Read {
+            path: "/proc/self/mountinfo".into(),
             source,
         })?;
-        let pure_v2 = statfs("/sys/fs/cgroup")
-            .map(|s| s.filesystem_type() == CGROUP2_SUPER_MAGIC)
-            .unwrap_or(false);
-        let layout = parse_mountinfo(&text, pure_v2);
+        Layout::checked(Layout::from_mounts(&mounts, cgroup2_root()))
+    }
+
+    /// A layout with no hierarchy at all is an error: brick could enforce nothing.
+    pub fn checked(layout: Layout) -> Result<Layout, CgroupError> {
         if layout.v1.is_empty() && layout.unified.is_none() {
             return Err(CgroupError::NoHierarchy);
         }
@@ -94,95 +101,76 @@ impl Layout {
     }
 }
 
-/// Build a layout from mountinfo text; `pure_v2` says /sys/fs/cgroup itself is cgroup2.
-pub fn parse_mountinfo(text: &str, pure_v2: bool) -> Layout {
-    let mut v1: BTreeMap<String, V1Mount> = BTreeMap::new();
-    let mut unified: Option<(PathBuf, String)> = None;
-    for line in text.lines() {
-        let Some((pre, post)) = line.split_once(" - ") else {
-            continue;
-        };
-        let pre: Vec<&str> = pre.split(' ').collect();
-        let post: Vec<&str> = post.split(' ').collect();
-        if pre.len() < 5 || post.len() < 3 {
-            continue;
-        }
-        let root = unescape(pre[3]);
-        let mount_point = PathBuf::from(unescape(pre[4]));
-        // A later mount on or above a cgroup mount hides it (e.g. a tmpfs over the unified dir).
-        if unified
-            .as_ref()
-            .is_some_and(|(p, _)| p.starts_with(&mount_point))
-        {
-            unified = None;
-        }
-        v1.retain(|_, m| !m.mount_point.starts_with(&mount_point));
-        match post[0] {
-            "cgroup2" => {
-                // Prefer /sys/fs/cgroup (pure v2) or the first cgroup2 mount seen.
-                let preferred = mount_point == Path::new("/sys/fs/cgroup");
-                if unified.is_none() || preferred {
-                    unified = Some((mount_point, root));
-                }
+impl Layout {
+    /// The layout the mounts show; `pure_v2` says /sys/fs/cgroup itself is cgroup2.
+    pub fn from_mounts(mounts: &[MountInfo], pure_v2: bool) -> Layout {
+        let mut v1: BTreeMap<String, V1Mount> = BTreeMap::new();
+        let mut unified: Option<(PathBuf, String)> = None;
+        for info in mounts {
+            let root = info.root.to_string_lossy().into_owned();
+            let mount_point = info.mount_point.clone();
+            // A later mount on or above a cgroup mount hides it (a tmpfs over the unified dir).
+            if unified
+                .as_ref()
+                .is_some_and(|(p, _)| p.starts_with(&mount_point))
+            {
+                unified = None;
             }
-            "cgroup" => {
-                let controllers: Vec<String> = post[2]
-                    .split(',')
-                    .filter(|o| {
-                        !NON_CONTROLLER_OPTS.contains(o) && !o.starts_with("release_agent=")
-                    })
-                    .map(str::to_string)
-                    .collect();
-                let m = V1Mount {
-                    mount_point,
-                    root,
-                    controllers: controllers.clone(),
-                };
-                for c in controllers {
-                    // The same hierarchy may be bind-mounted twice; keep the first, prefer root "/".
-                    let replace = match v1.get(&c) {
-                        None => true,
-                        Some(old) => old.root != "/" && m.root == "/",
-                    };
-                    if replace {
-                        v1.insert(c, m.clone());
+            v1.retain(|_, m| !m.mount_point.starts_with(&mount_point));
+            match info.fstype.as_str() {
+                "cgroup2" => {
+                    // Prefer /sys/fs/cgroup (pure v2) or the first cgroup2 mount seen.
+                    let preferred = mount_point == Path::new("/sys/fs/cgroup");
+                    if unified.is_none() || preferred {
+                        unified = Some((mount_point, root));
                     }
                 }
+                "cgroup" => {
+                    let controllers: Vec<String> = info
+                        .super_opts
+                        .split(',')
+                        .filter(|o| {
+                            !NON_CONTROLLER_OPTS.contains(o) && !o.starts_with("release_agent=")
+                        })
+                        .map(str::to_string)
+                        .collect();
+                    let m = V1Mount {
+                        mount_point,
+                        root,
+                        controllers: controllers.clone(),
+                    };
+                    for c in controllers {
+                        // A hierarchy bind-mounted twice: keep the first, prefer root "/".
+                        let replace = match v1.get(&c) {
+                            None => true,
+                            Some(old) => old.root != "/" && m.root == "/",
+                        };
+                        if replace {
+                            v1.insert(c, m.clone());
+                        }
+                    }
+                }
+                _ => {}
             }
-            _ => {}
         }
+        let mode = if pure_v2 {
+            v1.clear();
+            Mode::V2
+        } else if v1.is_empty() && unified.is_some() {
+            Mode::V2
+        } else if unified.is_some() {
+            Mode::Hybrid
+        } else {
+            Mode::V1
+        };
+        Layout { mode, v1, unified }
     }
-    let mode = if pure_v2 {
-        v1.clear();
-        Mode::V2
-    } else if v1.is_empty() && unified.is_some() {
-        Mode::V2
-    } else if unified.is_some() {
-        Mode::Hybrid
-    } else {
-        Mode::V1
-    };
-    Layout { mode, v1, unified }
 }
 
-/// Undo mountinfo's octal escapes (\040 for space and friends).
-fn unescape(s: &str) -> String {
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] == b'\\'
-            && i + 3 < b.len()
-            && b[i + 1..i + 4].iter().all(|c| (b'0'..=b'7').contains(c))
-        {
-            out.push((b[i + 1] - b'0') * 64 + (b[i + 2] - b'0') * 8 + (b[i + 3] - b'0'));
-            i += 4;
-        } else {
-            out.push(b[i]);
-            i += 1;
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
+/// mountinfo text straight to a layout, for the parser tests below.
+#[cfg(test)]
+fn parse_mountinfo(text: &str, pure_v2: bool) -> Layout {
+    Layout::from_mounts(&crate::mountinfo::parse(text), pure_v2)
 }
 
 #[cfg(test)]
@@ -246,6 +234,5 @@ mod tests {
         assert_eq!(p, PathBuf::from("/sys/fs/cgroup/memory/x"));
         let p = Layout::dir_in(Path::new("/sys/fs/cgroup/memory"), "/docker/abc", "/other");
         assert_eq!(p, PathBuf::from("/sys/fs/cgroup/memory/other"));
-        assert_eq!(unescape("/a\\040b"), "/a b");
     }
 }

@@ -122,16 +122,15 @@ impl Cgroup {
     /// Make the directories in every hierarchy and apply the resources; on failure remove them.
     /// Under systemd nothing is made yet: the scope needs a pid, so add_pid makes it.
     pub fn create(cfg: &CgroupConfig) -> Result<Cgroup, CgroupError> {
-        Cgroup::prepare(cfg)?.make()
+        Cgroup::prepare(cfg, Layout::detect()?).make()
     }
 
     /// Where the cgroup will be on this host, with no side effect: its record can be saved
     /// before anything exists, so a create killed at any point leaves nothing unrecorded.
-    pub fn prepare(cfg: &CgroupConfig) -> Result<Prepared<'_>, CgroupError> {
-        let layout = Layout::detect()?;
+    pub fn prepare(cfg: &CgroupConfig, layout: Layout) -> Prepared<'_> {
         let mut cg = Cgroup::on(&layout, cfg);
         cg.systemd = systemd::choose(cfg.systemd_unit.as_ref());
-        Ok(Prepared { cg, layout, cfg })
+        Prepared { cg, layout, cfg }
     }
 
     /// Makes what `prepare` planned (see create).

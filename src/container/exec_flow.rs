@@ -9,6 +9,7 @@ use crate::container::{caps, console, exec, fds, identity, labels, procfs, secco
 use crate::ipc::{Channel, ChildError};
 use crate::plan::exec::ExecPlan;
 use crate::process::spawn;
+use crate::seccomp::SeccompProgram;
 use nix::errno::Errno;
 use nix::sched::{setns, CloneFlags};
 use serde::{Deserialize, Serialize};
@@ -79,12 +80,13 @@ fn report(ch: &Channel, err: StageError) -> Infallible {
 /// Entry point of the child cloned by `brick exec`.
 pub fn run(
     plan: &ExecPlan,
+    seccomp: Option<&SeccompProgram>,
     ns: Vec<NsFd>,
     cgroup: Entry,
     console: Option<OwnedFd>,
     ch: Channel,
 ) -> Infallible {
-    match enter(plan, ns, cgroup, console, &ch) {
+    match enter(plan, seccomp, ns, cgroup, console, &ch) {
         Ok((pid, in_cgroup)) => {
             let _ = ch.send(&ExecMsg::Pid { pid, in_cgroup });
             // SAFETY: as above; the process that execs is brick's child (CLONE_PARENT).
@@ -96,6 +98,7 @@ pub fn run(
 
 fn enter(
     plan: &ExecPlan,
+    seccomp: Option<&SeccompProgram>,
     ns: Vec<NsFd>,
     mut cgroup: Entry,
     console: Option<OwnedFd>,
@@ -117,7 +120,7 @@ fn enter(
     let spawned = spawn::spawn(
         CloneFlags::CLONE_PARENT,
         clone_into.as_ref().map(|f| f.as_fd()),
-        move || match process(plan, ch, console, cgroup) {
+        move || match process(plan, seccomp, ch, console, cgroup) {
             Ok(never) => match never {},
             Err(e) => report(ch, e),
         },
@@ -131,6 +134,7 @@ fn enter(
 /// The process that execs, inside every namespace of the container.
 fn process(
     plan: &ExecPlan,
+    seccomp: Option<&SeccompProgram>,
     ch: &Channel,
     console: Option<OwnedFd>,
     cgroup: Entry,
@@ -179,7 +183,7 @@ fn process(
     exec::default_sigpipe().at("exec")?;
     // Without no_new_privs, loading a filter needs CAP_SYS_ADMIN: load it before capset.
     if !p.no_new_privs {
-        load_seccomp(plan, ch)?;
+        load_seccomp(seccomp, ch)?;
     }
     // The bounding set is dropped while CAP_SETPCAP is still held.
     caps::drop_bounding(&p.caps).at("capabilities")?;
@@ -195,7 +199,7 @@ fn process(
     }
     // With no_new_privs, the filter comes last: it never has to allow brick's own syscalls.
     if p.no_new_privs {
-        load_seccomp(plan, ch)?;
+        load_seccomp(seccomp, ch)?;
     }
     // The channel is CLOEXEC: its closing tells brick that execve happened.
     exec::exec(&exe, p).at("exec")
@@ -212,8 +216,8 @@ fn enter_cwd_checked(cwd: &Path) -> Result<(), ExecFlowError> {
 }
 
 /// Loads the planned filter, if any; a notify fd goes to brick, which hands it to listenerPath.
-fn load_seccomp(plan: &ExecPlan, ch: &Channel) -> Result<(), StageError> {
-    let Some(prog) = &plan.seccomp else {
+fn load_seccomp(prog: Option<&SeccompProgram>, ch: &Channel) -> Result<(), StageError> {
+    let Some(prog) = prog else {
         return Ok(());
     };
     if let Some(fd) = seccomp::load(prog).at("seccomp")? {

@@ -10,6 +10,7 @@ use crate::container::{
 use crate::ipc::{gate, Channel, ChildError, FromChild, ToChild};
 use crate::plan::LaunchPlan;
 use crate::process::hooks;
+use crate::seccomp::SeccompProgram;
 use crate::state::{Saved, Status};
 use std::convert::Infallible;
 use std::error::Error;
@@ -28,17 +29,32 @@ impl<T, E: Error + 'static> Stage<T> for Result<T, E> {
     }
 }
 
+/// What the parent made for the init before the clone.
+pub struct Handoff<'a> {
+    /// The channel to the parent (after the start gate: to `brick start`).
+    pub ch: Channel,
+    pub gate: OwnedFd,
+    pub console: Option<OwnedFd>,
+    pub cgroup: Entry,
+    /// The compiled filter (seccomp::program, an apply step of the parent's).
+    pub seccomp: Option<&'a SeccompProgram>,
+    /// The record create saved, which hooks' state is built from.
+    pub saved: &'a Saved,
+}
+
 /// Entry point of the cloned child.
-pub fn run(
-    plan: &LaunchPlan,
-    saved: &Saved,
-    ch: Channel,
-    gate: OwnedFd,
-    console: Option<OwnedFd>,
-    cgroup: Entry,
-) -> Infallible {
+pub fn run(plan: &LaunchPlan, handoff: Handoff<'_>) -> Infallible {
+    let Handoff {
+        ch,
+        gate,
+        console,
+        cgroup,
+        seccomp,
+        saved,
+    } = handoff;
     let mut report_to = ch;
-    let StageError(stage, err) = match sequence(plan, saved, &mut report_to, gate, console, cgroup)
+    let what = Given { saved, seccomp };
+    let StageError(stage, err) = match sequence(plan, &what, &mut report_to, gate, console, cgroup)
     {
         Ok(never) => match never {},
         Err(e) => e,
@@ -48,9 +64,15 @@ pub fn run(
     unsafe { libc::_exit(1) }
 }
 
+/// The parent's borrowed parts of the handoff.
+struct Given<'a> {
+    saved: &'a Saved,
+    seccomp: Option<&'a SeccompProgram>,
+}
+
 fn sequence(
     plan: &LaunchPlan,
-    saved: &Saved,
+    given: &Given<'_>,
     report_to: &mut Channel,
     gate: OwnedFd,
     console: Option<OwnedFd>,
@@ -98,7 +120,7 @@ fn sequence(
     hooks::run(
         plan.hooks.create_container().as_ref(),
         "createContainer",
-        || saved.oci_state(Status::Creating, pid),
+        || given.saved.oci_state(Status::Creating, pid),
     )
     .at("hooks")?;
     // pivot_root (or chroot with --no-pivot): from here "/" is the container's root.
@@ -149,7 +171,7 @@ fn sequence(
     exec::default_sigpipe().at("exec")?;
     // Without no_new_privs, loading a filter needs CAP_SYS_ADMIN: load it before capset.
     if !p.no_new_privs {
-        load_seccomp(plan, report_to)?;
+        load_seccomp(given.seccomp, report_to)?;
     }
     // The bounding set is dropped while CAP_SETPCAP is still held.
     caps::drop_bounding(&p.caps).at("capabilities")?;
@@ -171,12 +193,12 @@ fn sequence(
     *report_to = gate::wait(gate).at("start")?;
     // With no_new_privs, the filter comes as late as possible: it never has to allow brick.
     if p.no_new_privs {
-        load_seccomp(plan, report_to)?;
+        load_seccomp(given.seccomp, report_to)?;
     }
     hooks::run(
         plan.hooks.start_container().as_ref(),
         "startContainer",
-        || saved.oci_state(Status::Created, pid),
+        || given.saved.oci_state(Status::Created, pid),
     )
     .at("hooks")?;
     let exe = exe.ok_or(exec::ExecError::NoProcess).at("exec")?;
@@ -200,8 +222,8 @@ fn used_fds(
 
 /// Loads the planned filter, if any; a notify fd goes to whoever we report to, who hands it
 /// to listenerPath (the container's root cannot reach the host's socket).
-fn load_seccomp(plan: &LaunchPlan, report_to: &Channel) -> Result<(), StageError> {
-    let Some(prog) = &plan.seccomp else {
+fn load_seccomp(prog: Option<&SeccompProgram>, report_to: &Channel) -> Result<(), StageError> {
+    let Some(prog) = prog else {
         return Ok(());
     };
     if let Some(fd) = seccomp::load(prog).at("seccomp")? {

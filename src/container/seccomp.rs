@@ -11,7 +11,7 @@ use nix::errno::Errno;
 use nix::sys::socket::{sendmsg, ControlMessage, MsgFlags, UnixAddr};
 use oci_spec::runtime::{ContainerProcessState, State, SECCOMP_FD_NAME};
 
-use crate::plan::seccomp::{NotifyTarget, SeccompProgram, MAX_INSNS};
+use crate::seccomp::{NotifyTarget, SeccompProgram, MAX_INSNS};
 
 #[derive(Debug, thiserror::Error)]
 pub enum SeccompError {

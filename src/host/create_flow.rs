@@ -1,14 +1,16 @@
 //! The parent's side of create: cgroup, gate, clone, id maps, hooks, then wait for Ready.
 //! Any failure kills the child and removes the cgroup; the caller removes the state dir.
 
-use crate::cgroups::{Cgroup, CgroupError};
+use crate::cgroups::{Cgroup, CgroupError, Layout};
 use crate::container::init_flow;
 use crate::error::{chain, describe_errno};
 use crate::host::{idmap, nsenter};
+use crate::host_facts::HostFacts;
 use crate::ipc::gate::{self, GateError};
 use crate::ipc::{Channel, ChildError, FromChild, IpcError, ToChild};
 use crate::plan::LaunchPlan;
 use crate::process::{hooks, spawn};
+use crate::seccomp::SeccompProgram;
 use crate::signals::describe_exit;
 use crate::state::{liveness, ContainerDir, Saved, Status};
 use nix::sys::signal::{kill, Signal};
@@ -97,7 +99,7 @@ pub fn forward_notify_fd(
 }
 
 pub fn forward_to_listener(
-    target: Option<&crate::plan::seccomp::NotifyTarget>,
+    target: Option<&crate::seccomp::NotifyTarget>,
     fd: Option<OwnedFd>,
     state: &serde_json::Value,
 ) -> Result<(), CreateError> {
@@ -143,15 +145,19 @@ fn vanished(pid: Pid) -> CreateError {
 /// is made, the init's pid as soon as it exists.
 pub fn create(
     plan: &LaunchPlan,
+    applied: &Applied,
     dir: &ContainerDir,
     saved: &mut Saved,
     console: &Console<'_>,
 ) -> Result<Created, CreateError> {
-    let prepared = plan.cgroup.as_ref().map(Cgroup::prepare).transpose()?;
+    let prepared = match (&plan.cgroup, &applied.cgroup_layout) {
+        (Some(cfg), Some(layout)) => Some(Cgroup::prepare(cfg, layout.clone())),
+        _ => None,
+    };
     saved.cgroup = prepared.as_ref().map(|p| p.record());
     dir.save(saved)?;
     let cgroup = prepared.map(|p| p.make()).transpose()?;
-    let result = spawn_and_sync(plan, dir, saved, console, cgroup.as_ref());
+    let result = spawn_and_sync(plan, applied, dir, saved, console, cgroup.as_ref());
     match result {
         Ok(console) => Ok(Created {
             pid: saved.pid,
@@ -172,6 +178,7 @@ pub fn create(
 
 fn spawn_and_sync(
     plan: &LaunchPlan,
+    applied: &Applied,
     dir: &ContainerDir,
     saved: &mut Saved,
     console: &Console<'_>,
@@ -202,7 +209,15 @@ fn spawn_and_sync(
     let init = || {
         // The child keeps only its own end, so EOF on either side means the other is gone.
         drop(parent_slot.take());
-        init_flow::run(plan, &hook_source, child_end, gate, console, entry)
+        let handoff = init_flow::Handoff {
+            ch: child_end,
+            gate,
+            console,
+            cgroup: entry,
+            seccomp: applied.seccomp.as_ref(),
+            saved: &hook_source,
+        };
+        init_flow::run(plan, handoff)
     };
     let (flags, into) = (
         plan.namespaces.clone_flags,
@@ -307,8 +322,6 @@ pub enum LaunchError {
     #[error(transparent)]
     Bundle(#[from] crate::bundle::BundleError),
     #[error("config.json")]
-    Validate(#[from] crate::validate::ValidateError),
-    #[error("config.json")]
     Plan(#[from] crate::plan::PlanError),
     #[error("state")]
     Store(#[from] crate::state::StoreError),
@@ -316,6 +329,12 @@ pub enum LaunchError {
     Create(#[from] CreateError),
     #[error("write pid file {0:?}")]
     PidFile(std::path::PathBuf, #[source] std::io::Error),
+    #[error("host")]
+    Facts(#[from] crate::host_facts::FactsError),
+    #[error("config.json")]
+    Label(#[from] crate::lsm::BadLabel),
+    #[error("config.json: linux.seccomp")]
+    Seccomp(#[from] crate::seccomp::SeccompPlanError),
 }
 
 /// The whole of `create`: plan first (no side effects), then claim the id and build the container.
@@ -328,12 +347,13 @@ pub fn launch(
     pid_file: Option<&Path>,
 ) -> Result<(ContainerDir, Created, Saved), LaunchError> {
     crate::state::id::validate(id)?;
+    let host = HostFacts::gather()?;
     let bundle = crate::bundle::load(bundle_dir)?;
-    crate::validate::validate(&bundle.spec)?;
-    let plan = crate::plan::build(id, bundle, opts)?;
+    let plan = crate::plan::build(id, bundle, opts, &host)?;
+    let applied = apply(&plan, &host, opts)?;
     let dir = ContainerDir::claim(root, id)?;
     let mut saved = creating(&plan);
-    let done = create(&plan, &dir, &mut saved, &console)
+    let done = create(&plan, &applied, &dir, &mut saved, &console)
         .map_err(LaunchError::from)
         .and_then(|created| {
             saved.status = crate::state::Status::Created;
@@ -364,6 +384,38 @@ pub fn launch(
             Err(e)
         }
     }
+}
+
+/// What the plan needs from the host before anything is made: all of it can still fail
+/// without leaving anything behind.
+pub struct Applied {
+    pub seccomp: Option<SeccompProgram>,
+    pub cgroup_layout: Option<Layout>,
+}
+
+/// The plan's notes said, its labels checked against the policy, its seccomp program read
+/// from the cache or compiled, the host's cgroup layout read from the facts.
+fn apply(
+    plan: &LaunchPlan,
+    host: &HostFacts,
+    opts: &crate::plan::LaunchOptions,
+) -> Result<Applied, LaunchError> {
+    plan.notes.iter().for_each(crate::plan::Note::log);
+    crate::lsm::check_labels(&plan.selinux_labels)?;
+    let cache = opts.seccomp_cache.as_deref();
+    let seccomp = plan
+        .seccomp
+        .as_ref()
+        .map(|s| crate::seccomp::program(s, cache, &host.kernel_release))
+        .transpose()?;
+    let cgroup_layout = match &plan.cgroup {
+        Some(_) => Some(host.cgroup_layout().map_err(CreateError::Cgroup)?),
+        None => None,
+    };
+    Ok(Applied {
+        seccomp,
+        cgroup_layout,
+    })
 }
 
 /// The state saved while the container is being made (no pid or cgroup yet).

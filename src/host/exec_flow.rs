@@ -45,6 +45,10 @@ pub enum ExecError {
     Bundle(#[from] crate::bundle::BundleError),
     #[error(transparent)]
     Plan(#[from] ExecPlanError),
+    #[error("host")]
+    Facts(#[from] crate::host_facts::FactsError),
+    #[error("linux.seccomp")]
+    Seccomp(#[from] crate::seccomp::SeccompPlanError),
     #[error("the container's cgroup record in state.json")]
     Record(#[source] serde_json::Error),
     #[error("cgroup")]
@@ -184,6 +188,7 @@ pub fn exec(
     process_file: Option<&Path>,
     seccomp_cache: Option<&Path>,
 ) -> Result<i32, ExecError> {
+    let host = crate::host_facts::HostFacts::gather()?;
     let target = open_target(root, id, opts.ignore_paused)?;
     let file = process_file.map(read_process).transpose()?;
     let (base, seccomp) = match &target.saved.config {
@@ -202,10 +207,15 @@ pub fn exec(
         file,
         seccomp: seccomp.as_ref(),
         ns: &target.ids,
-        last_cap: crate::plan::process::kernel_last_cap(),
-        lsm: crate::plan::Lsm::detect(),
-        seccomp_cache,
+        host: &host,
     })?;
+    plan.process.notes.iter().for_each(crate::plan::Note::log);
+    // The apply step: the container's filter from the cache, or compiled.
+    let program = plan
+        .seccomp
+        .as_ref()
+        .map(|s| crate::seccomp::program(s, seccomp_cache, &host.kernel_release))
+        .transpose()?;
     let Target {
         saved, ns, cgroup, ..
     } = target;
@@ -220,7 +230,7 @@ pub fn exec(
     let child = spawn::spawn(CloneFlags::empty(), None, || {
         // The child keeps only its own end, so EOF on either side means the other is gone.
         drop(parent_slot.take());
-        exec_flow::run(&plan, ns, entry, child_console, child_end)
+        exec_flow::run(&plan, program.as_ref(), ns, entry, child_console, child_end)
     })?
     .pid;
     // Blocked after the clone, so the process keeps the caller's signal mask.

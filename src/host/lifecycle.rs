@@ -180,12 +180,10 @@ impl Container {
                         .saved
                         .as_ref()
                         .and_then(|s| s.seccomp_listener.clone())
-                        .map(
-                            |(listener_path, metadata)| crate::plan::seccomp::NotifyTarget {
-                                listener_path,
-                                metadata,
-                            },
-                        );
+                        .map(|(listener_path, metadata)| crate::seccomp::NotifyTarget {
+                            listener_path,
+                            metadata,
+                        });
                     crate::host::create_flow::forward_to_listener(
                         target.as_ref(),
                         fd,

@@ -2,8 +2,8 @@
 //! own process with the flags laid over it), which namespaces to join and in what order.
 
 use super::process::{self, ProcessPlan, ProcessPlanError};
-use super::seccomp::{SeccompPlanError, SeccompProgram};
 use super::Lsm;
+use crate::seccomp::{SeccompPlan, SeccompPlanError};
 use nix::sched::CloneFlags;
 use oci_spec::runtime::{Capabilities, Capability, LinuxCapabilities, LinuxSeccomp, Process, Spec};
 use std::path::PathBuf;
@@ -99,7 +99,8 @@ pub struct ExecPlan {
     pub process: ProcessPlan,
     pub console_size: Option<oci_spec::runtime::Box>,
     pub join: Vec<(&'static str, CloneFlags)>,
-    pub seccomp: Option<SeccompProgram>,
+    /// The container's checked profile; its program comes from seccomp::program.
+    pub seccomp: Option<SeccompPlan>,
     pub console_socket: Option<PathBuf>,
     pub detach: bool,
     pub pid_file: Option<PathBuf>,
@@ -173,9 +174,7 @@ pub struct ExecInputs<'a> {
     pub file: Option<Process>,
     pub seccomp: Option<&'a LinuxSeccomp>,
     pub ns: &'a [NsIds],
-    pub last_cap: u8,
-    pub lsm: Lsm,
-    pub seccomp_cache: Option<&'a std::path::Path>,
+    pub host: &'a crate::host_facts::HostFacts,
 }
 
 pub fn build(i: ExecInputs<'_>) -> Result<ExecPlan, ExecPlanError> {
@@ -191,20 +190,17 @@ pub fn build(i: ExecInputs<'_>) -> Result<ExecPlan, ExecPlanError> {
     if !proc_cfg.cwd().is_absolute() {
         return Err(ExecPlanError::Cwd(proc_cfg.cwd().clone()));
     }
-    let process = process::plan(&proc_cfg, i.last_cap)?;
+    let process = process::plan(&proc_cfg, i.host.last_cap)?;
     if process.terminal && o.detach && o.console_socket.is_none() {
         return Err(ExecPlanError::DetachedTty);
     }
     if !process.terminal && o.console_socket.is_some() {
         return Err(ExecPlanError::ConsoleWithoutTty);
     }
-    if let (Some(profile), false) = (&process.apparmor_profile, i.lsm.apparmor) {
+    if let (Some(profile), false) = (&process.apparmor_profile, i.host.lsm.apparmor) {
         return Err(ExecPlanError::NoApparmor(profile.clone()));
     }
-    let seccomp = match i.seccomp {
-        Some(s) => Some(super::seccomp::compile(s, i.seccomp_cache)?),
-        None => None,
-    };
+    let seccomp = i.seccomp.map(crate::seccomp::plan).transpose()?;
     Ok(ExecPlan {
         id: i.id.to_string(),
         console_size: proc_cfg.console_size(),
@@ -215,7 +211,7 @@ pub fn build(i: ExecInputs<'_>) -> Result<ExecPlan, ExecPlanError> {
         detach: o.detach,
         pid_file: o.pid_file.clone(),
         preserve_fds: o.preserve_fds,
-        lsm: i.lsm,
+        lsm: i.host.lsm,
     })
 }
 

@@ -20,9 +20,10 @@ fn plan_with(opts: &ExecOptions, file: Option<Process>) -> Result<ExecPlan, Exec
         file,
         seccomp: None,
         ns: &[],
-        last_cap: 40,
-        lsm: Lsm::default(),
-        seccomp_cache: None,
+        host: &crate::host_facts::HostFacts {
+            last_cap: 40,
+            ..Default::default()
+        },
     })
 }
 

@@ -1,18 +1,24 @@
-//! Bundle → LaunchPlan: everything decided without side effects, before anything is touched.
+//! Bundle + HostFacts → LaunchPlan: everything decided without side effects, before anything
+//! is touched. Nothing here reads or writes the host: what it needs to know comes in HostFacts,
+//! and what needs the host (the seccomp program, the SELinux policy's verdict on a label) is
+//! an apply step the caller runs on the plan.
 
 pub mod exec;
 pub mod namespaces;
 pub mod process;
 pub mod rootfs;
-pub mod seccomp;
 
 use crate::bundle::Bundle;
+use crate::host_facts::HostFacts;
+use crate::seccomp;
 use oci_spec::runtime::{Hooks, LinuxIdMapping, Spec};
 use std::path::PathBuf;
 use thiserror::Error;
 
 #[derive(Debug, Error)]
 pub enum PlanError {
+    #[error(transparent)]
+    Validate(#[from] crate::validate::ValidateError),
     #[error(transparent)]
     Process(#[from] process::ProcessPlanError),
     #[error("mounts")]
@@ -23,8 +29,6 @@ pub enum PlanError {
     Cgroup(#[from] crate::cgroups::CgroupError),
     #[error("process.apparmorProfile {0:?}: AppArmor is not enabled on this host")]
     NoApparmor(String),
-    #[error("{0} {1:?}: not a valid context in the loaded SELinux policy")]
-    BadLabel(&'static str, String, #[source] nix::errno::Errno),
 }
 
 /// Options from the command line that shape the launch.
@@ -38,30 +42,27 @@ pub struct LaunchOptions {
     pub seccomp_cache: Option<PathBuf>,
 }
 
-/// Whether the host runs an LSM, decided before clone (the child sees only the container's /sys).
-#[derive(Debug, Clone, Copy, Default)]
-pub struct Lsm {
-    pub selinux: bool,
-    pub apparmor: bool,
+/// Something the plan decided that the caller says (the plan itself logs nothing).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Note {
+    Debug(String),
+    Warning(String),
 }
 
-/// SELinux is on when selinuxfs shows. A confined brick (container_engine_t) may not stat it:
-/// that still means SELinux, so labels are applied, never silently dropped (fail closed).
-pub fn selinux_enabled() -> bool {
-    std::path::Path::new("/sys/fs/selinux/enforce")
-        .try_exists()
-        .unwrap_or(true)
-}
-
-impl Lsm {
-    pub fn detect() -> Self {
-        Lsm {
-            selinux: selinux_enabled(),
-            apparmor: crate::small_file::read("/sys/module/apparmor/parameters/enabled")
-                .is_ok_and(|s| s.trim() == "Y"),
+impl Note {
+    /// Said by the apply step, at the note's level.
+    pub fn log(&self) {
+        match self {
+            Note::Debug(t) => crate::log::debug(t),
+            Note::Warning(t) => crate::log::warn(t),
         }
     }
 }
+
+/// A field's SELinux label, to be checked against the loaded policy before anything is made.
+pub type LabelCheck = (&'static str, String);
+
+pub use crate::lsm::Lsm;
 
 pub struct LaunchPlan {
     pub id: String,
@@ -71,7 +72,8 @@ pub struct LaunchPlan {
     pub namespaces: namespaces::NamespacePlan,
     pub process: process::ProcessPlan,
     pub rootfs: rootfs::RootfsPlan,
-    pub seccomp: Option<seccomp::SeccompProgram>,
+    /// The checked profile; its program comes from seccomp::program (an apply step).
+    pub seccomp: Option<seccomp::SeccompPlan>,
     pub cgroup: Option<crate::cgroups::CgroupConfig>,
     pub uid_map: String,
     pub gid_map: String,
@@ -83,6 +85,10 @@ pub struct LaunchPlan {
     pub new_keyring: bool,
     pub preserve_fds: u32,
     pub lsm: Lsm,
+    /// Labels the loaded SELinux policy must accept (lsm::check_labels), when SELinux is on.
+    pub selinux_labels: Vec<LabelCheck>,
+    /// What the plan decided that the caller should say.
+    pub notes: Vec<Note>,
 }
 
 impl LaunchPlan {
@@ -110,82 +116,62 @@ fn id_map(maps: Option<&Vec<LinuxIdMapping>>) -> String {
         .collect()
 }
 
-/// AppArmor asked for but absent is an error; SELinux labels are ignored without SELinux, as
-/// runc does, and said so at debug level.
-fn check_lsm(
+/// AppArmor asked for but absent is an error; SELinux labels are ignored without SELinux (a
+/// note says so, as runc logs it), and checked against the policy with it.
+fn plan_lsm(
     lsm: Lsm,
     p: &process::ProcessPlan,
     linux: &oci_spec::runtime::Linux,
-) -> Result<(), PlanError> {
+) -> Result<(Vec<LabelCheck>, Vec<Note>), PlanError> {
     if let (Some(profile), false) = (&p.apparmor_profile, lsm.apparmor) {
         return Err(PlanError::NoApparmor(profile.clone()));
     }
+    let labels = [
+        ("process.selinuxLabel", p.selinux_label.clone()),
+        ("linux.mountLabel", linux.mount_label().clone()),
+    ];
+    let labels = labels
+        .into_iter()
+        .filter_map(|(what, l)| l.filter(|l| !l.is_empty()).map(|l| (what, l)));
     if lsm.selinux {
-        // Refused before anything is made, naming the field (the kernel's EINVAL would come
-        // from a mount or attr write deep in the child).
-        let labels = [
-            ("process.selinuxLabel", p.selinux_label.as_deref()),
-            ("linux.mountLabel", linux.mount_label().as_deref()),
-        ];
-        for (what, l) in labels {
-            if let Some(l) = l.filter(|l| !l.is_empty()) {
-                check_context(l).map_err(|e| PlanError::BadLabel(what, l.to_string(), e))?;
-            }
-        }
+        return Ok((labels.collect(), Vec::new()));
     }
-    if !lsm.selinux {
-        if let Some(l) = &p.selinux_label {
-            crate::log::debug(&format!(
-                "process.selinuxLabel {l:?} ignored: SELinux is not enabled"
-            ));
-        }
-        if let Some(l) = linux.mount_label() {
-            crate::log::debug(&format!(
-                "linux.mountLabel {l:?} ignored: SELinux is not enabled"
-            ));
-        }
-    }
-    Ok(())
+    let notes = labels
+        .map(|(what, l)| Note::Debug(format!("{what} {l:?} ignored: SELinux is not enabled")))
+        .collect();
+    Ok((Vec::new(), notes))
 }
 
-/// The loaded policy's verdict on a context, as libselinux's security_check_context asks it.
-fn check_context(label: &str) -> Result<(), nix::errno::Errno> {
-    use nix::fcntl::{open, OFlag};
-    let fd = open(
-        "/sys/fs/selinux/context",
-        OFlag::O_WRONLY | OFlag::O_CLOEXEC,
-        nix::sys::stat::Mode::empty(),
-    )?;
-    nix::unistd::write(&fd, label.as_bytes()).map(drop)
-}
-
-pub fn build(id: &str, bundle: Bundle, opts: &LaunchOptions) -> Result<LaunchPlan, PlanError> {
+pub fn build(
+    id: &str,
+    bundle: Bundle,
+    opts: &LaunchOptions,
+    host: &HostFacts,
+) -> Result<LaunchPlan, PlanError> {
+    crate::validate::validate(&bundle.spec)?;
     let spec = bundle.spec;
-    // validate() ran first, so process and linux are present.
     // Without a process the container is created but has nothing to exec: start fails.
     let mut no_process = oci_spec::runtime::Process::default();
     no_process.set_args(None);
     no_process.set_capabilities(None);
     let proc_cfg = spec.process().as_ref().unwrap_or(&no_process);
-    let process = process::plan(proc_cfg, process::kernel_last_cap())?;
+    let process = process::plan(proc_cfg, host.last_cap)?;
     let linux = spec.linux().clone().unwrap_or_default();
     let namespaces = namespaces::plan(&spec);
-    let lsm = Lsm::detect();
-    let mut rootfs = rootfs::plan_rootfs(&spec, &bundle.dir, &bundle.rootfs, opts.no_pivot)?;
+    let lsm = host.lsm;
+    let mut rootfs = rootfs::plan_rootfs(&spec, &bundle.dir, &bundle.rootfs, opts.no_pivot, host)?;
     // Decided once here: the child applies linux.mountLabel only if the plan still carries it.
     if !lsm.selinux {
         rootfs.mount_label = None;
     }
-    let seccomp = match linux.seccomp() {
-        Some(s) => Some(seccomp::compile(s, opts.seccomp_cache.as_deref())?),
-        None => None,
-    };
+    let seccomp = linux.seccomp().as_ref().map(seccomp::plan).transpose()?;
     let cgroup = if opts.no_cgroups {
         None
     } else {
         Some(crate::cgroups::plan(Some(&linux), id, opts.systemd_cgroup)?)
     };
-    check_lsm(lsm, &process, &linux)?;
+    let (selinux_labels, mut notes) = plan_lsm(lsm, &process, &linux)?;
+    notes.extend(process.notes.iter().cloned());
     let mut sysctl: Vec<(String, String)> = linux
         .sysctl()
         .clone()
@@ -215,6 +201,8 @@ pub fn build(id: &str, bundle: Bundle, opts: &LaunchOptions) -> Result<LaunchPla
         new_keyring: !opts.no_new_keyring,
         preserve_fds: opts.preserve_fds,
         lsm,
+        selinux_labels,
+        notes,
         spec,
     })
 }

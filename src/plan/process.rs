@@ -46,6 +46,8 @@ pub struct ProcessPlan {
     pub oom_score_adj: Option<i32>,
     pub selinux_label: Option<String>,
     pub apparmor_profile: Option<String>,
+    /// What the caller should say about the planning (capabilities skipped).
+    pub notes: Vec<super::Note>,
 }
 
 const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
@@ -80,6 +82,7 @@ fn rlimit(typ: PosixRlimitType) -> (libc::__rlimit_resource_t, &'static str) {
 
 /// Names oci-spec parsed become caps-crate values; names this kernel lacks are skipped.
 fn cap_set(
+    notes: &mut Vec<super::Note>,
     names: Option<&oci_spec::runtime::Capabilities>,
     set: &'static str,
     last_cap: u8,
@@ -97,9 +100,9 @@ fn cap_set(
             name: name.clone(),
         })?;
         if parsed.index() > last_cap {
-            crate::log::warn(&format!(
+            notes.push(super::Note::Warning(format!(
                 "process.capabilities.{set}: {name} is unknown to this kernel; skipped"
-            ));
+            )));
             continue;
         }
         out.insert(parsed);
@@ -124,24 +127,34 @@ pub fn plan(process: &Process, last_cap: u8) -> Result<ProcessPlan, ProcessPlanE
         rlimits.push((res, r.soft(), r.hard(), name));
     }
     let c = process.capabilities().as_ref();
+    let mut notes = Vec::new();
+    let n = &mut notes;
     let mut caps = CapSets {
-        bounding: cap_set(c.and_then(|c| c.bounding().as_ref()), "bounding", last_cap)?,
+        bounding: cap_set(
+            n,
+            c.and_then(|c| c.bounding().as_ref()),
+            "bounding",
+            last_cap,
+        )?,
         effective: cap_set(
+            n,
             c.and_then(|c| c.effective().as_ref()),
             "effective",
             last_cap,
         )?,
         permitted: cap_set(
+            n,
             c.and_then(|c| c.permitted().as_ref()),
             "permitted",
             last_cap,
         )?,
         inheritable: cap_set(
+            n,
             c.and_then(|c| c.inheritable().as_ref()),
             "inheritable",
             last_cap,
         )?,
-        ambient: cap_set(c.and_then(|c| c.ambient().as_ref()), "ambient", last_cap)?,
+        ambient: cap_set(n, c.and_then(|c| c.ambient().as_ref()), "ambient", last_cap)?,
         last_cap,
     };
     // The kernel raises an ambient capability only if it is permitted and inheritable; runc
@@ -157,10 +170,10 @@ pub fn plan(process: &Process, last_cap: u8) -> Result<ProcessPlan, ProcessPlanE
         .map(|c| c.to_string())
         .collect();
     if !skipped.is_empty() {
-        crate::log::debug(&format!(
+        notes.push(super::Note::Debug(format!(
             "process.capabilities.ambient: {} not in permitted and inheritable; skipped",
             skipped.join(", ")
-        ));
+        )));
         caps.ambient.retain(|c| raisable.contains(c));
     }
     Ok(ProcessPlan {
@@ -179,15 +192,8 @@ pub fn plan(process: &Process, last_cap: u8) -> Result<ProcessPlan, ProcessPlanE
         oom_score_adj: process.oom_score_adj(),
         selinux_label: process.selinux_label().clone().filter(|l| !l.is_empty()),
         apparmor_profile: process.apparmor_profile().clone().filter(|p| !p.is_empty()),
+        notes,
     })
-}
-
-/// The highest capability number this kernel knows.
-pub fn kernel_last_cap() -> u8 {
-    crate::small_file::read("/proc/sys/kernel/cap_last_cap")
-        .ok()
-        .and_then(|s| s.trim().parse().ok())
-        .unwrap_or(40)
 }
 
 #[cfg(test)]

@@ -5,6 +5,9 @@ use std::path::{Component, Path, PathBuf};
 use nix::mount::MsFlags;
 use oci_spec::runtime::{LinuxDeviceType, LinuxNamespaceType, Mount, Spec};
 
+use crate::host_facts::HostFacts;
+use crate::mountinfo::MountInfo;
+
 /// `mount_setattr(2)` attribute bits (linux/mount.h), also used as `fsmount(2)` attr flags.
 pub mod attr {
     pub const RDONLY: u64 = 0x1;
@@ -169,6 +172,12 @@ pub struct RootfsPlan {
     /// Devices are bind-mounted from the host, because mknod is refused in a user ns.
     pub user_ns: bool,
     pub cgroup_ns: bool,
+    /// The host's cgroup hierarchies, for a "cgroup" mount (empty when the config has none).
+    pub cgroup_mounts: Vec<MountInfo>,
+    /// /sys/fs/cgroup on the host is cgroup2 itself.
+    pub cgroup2_root: bool,
+    /// The host mount holding the rootfs, made private when "/" is shared (pivot_root needs it).
+    pub rootfs_parent: Option<PathBuf>,
 }
 
 /// Decide everything about the rootfs; `bundle` anchors relative bind sources.
@@ -177,6 +186,7 @@ pub fn plan_rootfs(
     bundle: &Path,
     rootfs: &Path,
     no_pivot: bool,
+    host: &HostFacts,
 ) -> Result<RootfsPlan, RootfsPlanError> {
     if !rootfs.is_absolute() {
         return Err(RootfsPlanError::RootfsNotAbsolute {
@@ -218,6 +228,13 @@ pub fn plan_rootfs(
         devices.retain(|x| x.path != dev.path);
         devices.push(dev);
     }
+    let root_propagation = match rootfs_propagation {
+        // An unbindable "/" could not be bound onto itself: finalize() applies it after the pivot.
+        Some(f) if f.contains(MsFlags::MS_UNBINDABLE) => MsFlags::MS_PRIVATE | MsFlags::MS_REC,
+        Some(f) => f,
+        None => MsFlags::MS_SLAVE | MsFlags::MS_REC,
+    };
+    let has_cgroup_mount = mounts.iter().any(|m| m.kind == MountKind::Cgroup);
     Ok(RootfsPlan {
         rootfs: rootfs.to_path_buf(),
         readonly: spec
@@ -225,12 +242,7 @@ pub fn plan_rootfs(
             .as_ref()
             .and_then(|r| r.readonly())
             .unwrap_or(false),
-        // An unbindable "/" could not be bound onto itself: finalize() applies it after the pivot.
-        root_propagation: match rootfs_propagation {
-            Some(f) if f.contains(MsFlags::MS_UNBINDABLE) => MsFlags::MS_PRIVATE | MsFlags::MS_REC,
-            Some(f) => f,
-            None => MsFlags::MS_SLAVE | MsFlags::MS_REC,
-        },
+        root_propagation,
         rootfs_propagation,
         mounts,
         setup_dev,
@@ -249,6 +261,15 @@ pub fn plan_rootfs(
             .filter(|l| !l.is_empty()),
         user_ns: has_ns(LinuxNamespaceType::User),
         cgroup_ns: has_ns(LinuxNamespaceType::Cgroup),
+        cgroup_mounts: match has_cgroup_mount {
+            true => host.cgroup_mounts(),
+            false => Vec::new(),
+        },
+        cgroup2_root: host.cgroup2_root,
+        rootfs_parent: match root_propagation.contains(MsFlags::MS_SHARED) {
+            true => host.mount_point_of(rootfs).map(Path::to_path_buf),
+            false => None,
+        },
     })
 }
 

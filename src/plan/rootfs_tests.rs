@@ -221,7 +221,14 @@ const BASE: &str = r#"{"ociVersion":"1.3.0","root":{"path":"rootfs","readonly":t
 
 #[test]
 fn whole_plan() {
-    let p = plan_rootfs(&spec(BASE), Path::new("/b"), Path::new("/b/rootfs"), true).expect("plan");
+    let p = plan_rootfs(
+        &spec(BASE),
+        Path::new("/b"),
+        Path::new("/b/rootfs"),
+        true,
+        &HostFacts::default(),
+    )
+    .expect("plan");
     assert!(p.readonly && p.no_pivot && p.user_ns && !p.cgroup_ns && p.setup_dev);
     assert_eq!(p.root_propagation, MsFlags::MS_SHARED | MsFlags::MS_REC);
     assert_eq!(
@@ -266,7 +273,14 @@ fn defaults_and_dev_bind() {
     let s = spec(
         r#"{"ociVersion":"1.3.0","mounts":[{"destination":"/dev","type":"bind","source":"/dev","options":["rbind"]}]}"#,
     );
-    let p = plan_rootfs(&s, Path::new("/b"), Path::new("/r"), false).expect("plan");
+    let p = plan_rootfs(
+        &s,
+        Path::new("/b"),
+        Path::new("/r"),
+        false,
+        &HostFacts::default(),
+    )
+    .expect("plan");
     assert!(!p.setup_dev && !p.readonly && !p.user_ns);
     assert_eq!(p.root_propagation, MsFlags::MS_SLAVE | MsFlags::MS_REC);
     assert_eq!(p.rootfs_propagation, None);
@@ -276,7 +290,13 @@ fn defaults_and_dev_bind() {
         .iter()
         .all(|d| d.mode == 0o666 && d.kind == DeviceKind::Char));
     assert!(matches!(
-        plan_rootfs(&s, Path::new("/b"), Path::new("r"), false),
+        plan_rootfs(
+            &s,
+            Path::new("/b"),
+            Path::new("r"),
+            false,
+            &HostFacts::default()
+        ),
         Err(RootfsPlanError::RootfsNotAbsolute { .. })
     ));
 }
@@ -295,7 +315,14 @@ fn bad_lists_rejected() {
     ];
     for (linux, field) in bad {
         let s = spec(&format!(r#"{{"ociVersion":"1.3.0","linux":{{{linux}}}}}"#));
-        let e = plan_rootfs(&s, Path::new("/b"), Path::new("/r"), false).unwrap_err();
+        let e = plan_rootfs(
+            &s,
+            Path::new("/b"),
+            Path::new("/r"),
+            false,
+            &HostFacts::default(),
+        )
+        .unwrap_err();
         assert!(e.to_string().contains(field), "{e}");
     }
 }

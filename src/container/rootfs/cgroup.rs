@@ -1,37 +1,36 @@
 //! The "cgroup" mount: fresh hierarchies inside a cgroup namespace, host binds without one.
 
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use nix::errno::Errno;
 use nix::fcntl::OFlag;
 use nix::sys::stat::{mkdirat, Mode};
-use nix::sys::statfs::{statfs, CGROUP2_SUPER_MAGIC};
 use nix::unistd::symlinkat;
 
 use super::mount_ops::{finish, fresh, legacy_flags, merr, set_attr_relaxed};
-use super::mountinfo::{mountinfo, proc_cgroup, MountInfo};
 use super::resolve::{ensure, Create};
 use super::sys::{clone_tree, mount_new, move_mount_fd, set_attr, FsContext};
 use super::RootfsError;
-use crate::plan::rootfs::{attr, MountAttr, MountPlan};
+use crate::mountinfo::MountInfo;
+use crate::plan::rootfs::{attr, MountAttr, MountPlan, RootfsPlan};
 
 const HOST_CGROUP: &str = "/sys/fs/cgroup";
 
+/// The hierarchies are the plan's (from HostFacts); only our own membership is read here,
+/// from /proc/self/cgroup, once the parent has put us in our cgroup.
 pub fn mount_cgroup(
     root: BorrowedFd<'_>,
     m: &MountPlan,
-    cgroup_ns: bool,
+    plan: &RootfsPlan,
     guard: &super::proc_guard::Guard<'_>,
 ) -> Result<(), RootfsError> {
+    let cgroup_ns = plan.cgroup_ns;
     let target =
         ensure(root, &m.destination, Create::Dir).map_err(merr(m, "resolve destination"))?;
     guard.check(m, target.as_fd(), None)?;
-    let unified = statfs(HOST_CGROUP)
-        .map(|s| s.filesystem_type() == CGROUP2_SUPER_MAGIC)
-        .unwrap_or(false);
     let cgroups = proc_cgroup()?;
-    if unified {
+    if plan.cgroup2_root {
         let host = MountInfo {
             root: PathBuf::from("/"),
             mount_point: PathBuf::from(HOST_CGROUP),
@@ -50,12 +49,7 @@ pub fn mount_cgroup(
         .map_err(merr(m, "fsconfig tmpfs"))?;
     let tmpfs = tmpfs.mount(dir_attr).map_err(merr(m, "fsmount tmpfs"))?;
     move_mount_fd(tmpfs.as_fd(), target.as_fd()).map_err(merr(m, "move_mount tmpfs"))?;
-    let parent = Path::new(HOST_CGROUP);
-    for info in mountinfo()? {
-        let is_cgroup = info.fstype == "cgroup" || info.fstype == "cgroup2";
-        if !is_cgroup || info.mount_point.parent() != Some(parent) {
-            continue;
-        }
+    for info in &plan.cgroup_mounts {
         let Some(name) = info.mount_point.file_name() else {
             continue;
         };
@@ -64,7 +58,7 @@ pub fn mount_cgroup(
             Err(e) => return Err(merr(m, "mkdir hierarchy")(e)),
         }
         let name_str = name.to_string_lossy();
-        if !(cgroup_ns && fresh_in_place(m, &info, tmpfs.as_fd(), &name_str)) {
+        if !(cgroup_ns && fresh_in_place(m, info, tmpfs.as_fd(), &name_str)) {
             let dir = nix::fcntl::openat(
                 tmpfs.as_fd(),
                 name,
@@ -72,7 +66,7 @@ pub fn mount_cgroup(
                 Mode::empty(),
             )
             .map_err(merr(m, "open hierarchy dir"))?;
-            let mnt = hierarchy(m, &info, &cgroups, cgroup_ns, m.attr)?;
+            let mnt = hierarchy(m, info, &cgroups, cgroup_ns, m.attr)?;
             move_mount_fd(mnt.as_fd(), dir.as_fd()).map_err(merr(m, "move_mount hierarchy"))?;
         }
         // Co-mounted controllers ("cpu,cpuacct") are also reachable by each name, as on hosts.
@@ -95,6 +89,26 @@ pub fn mount_cgroup(
             .map_err(merr(m, "mount_setattr ro"))?;
     }
     finish(tmpfs.as_fd(), m)
+}
+
+/// (controllers, path) per line of /proc/self/cgroup; cgroup2 has empty controllers.
+fn parse_proc_cgroup(text: &str) -> Vec<(String, PathBuf)> {
+    text.lines()
+        .filter_map(|l| {
+            let mut f = l.splitn(3, ':');
+            let _id = f.next()?;
+            Some((f.next()?.to_string(), PathBuf::from(f.next()?)))
+        })
+        .collect()
+}
+
+fn proc_cgroup() -> Result<Vec<(String, PathBuf)>, RootfsError> {
+    let path = "/proc/self/cgroup";
+    let text = crate::small_file::read(path).map_err(|source| RootfsError::HostFile {
+        path: PathBuf::from(path),
+        source,
+    })?;
+    Ok(parse_proc_cgroup(&text))
 }
 
 /// A fresh hierarchy mounted straight onto `dir/name` with mount(2), writable until the
@@ -177,6 +191,16 @@ fn hierarchy(
 #[cfg(test)]
 mod tests {
     use super::controllers;
+
+    #[test]
+    fn parses_proc_cgroup() {
+        let c = super::parse_proc_cgroup("4:cpu,cpuacct:/a/b\n1:name=systemd:/s\n0::/u\n");
+        assert_eq!(
+            c[0],
+            ("cpu,cpuacct".to_string(), std::path::PathBuf::from("/a/b"))
+        );
+        assert_eq!(c[2], (String::new(), std::path::PathBuf::from("/u")));
+    }
 
     #[test]
     fn controller_names() {

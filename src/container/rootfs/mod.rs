@@ -7,7 +7,6 @@
 mod cgroup;
 mod dev;
 mod mount_ops;
-mod mountinfo;
 mod mounts;
 mod paths;
 mod pivot;
@@ -137,9 +136,20 @@ pub fn prepare(plan: &RootfsPlan) -> Result<Staged, RootfsError> {
         flags: format!("{:?}", plan.root_propagation),
         source,
     })?;
-    if plan.root_propagation.contains(MsFlags::MS_SHARED) {
+    if let Some(parent) = &plan.rootfs_parent {
         // pivot_root refuses a shared parent; keep the rootfs' own parent mount private.
-        mountinfo::make_parent_private(&plan.rootfs)?;
+        mount(
+            None::<&str>,
+            parent,
+            None::<&str>,
+            MsFlags::MS_PRIVATE,
+            None::<&str>,
+        )
+        .map_err(|source| RootfsError::Propagation {
+            path: parent.clone(),
+            flags: "MS_PRIVATE".to_string(),
+            source,
+        })?;
     }
     let root = bind_rootfs(&plan.rootfs)?;
     let next = mounts::first_cgroup_mount(plan);

@@ -63,7 +63,7 @@ fn mount_one(
             move_mount_fd(tree.as_fd(), target.as_fd()).map_err(merr(m, "move_mount"))?;
             finish(tree.as_fd(), m)
         }
-        MountKind::Cgroup => cgroup::mount_cgroup(root, m, plan.cgroup_ns, guard),
+        MountKind::Cgroup => cgroup::mount_cgroup(root, m, plan, guard),
         MountKind::Fresh => {
             let target = ensure(root, &m.destination, Create::Dir)
                 .map_err(merr(m, "resolve destination"))?;

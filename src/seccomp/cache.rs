@@ -55,13 +55,14 @@ pub(super) struct Entry {
 /// The build that compiles: version, commit and a hash of the compiler's sources (build.rs).
 pub(super) const BUILD_ID: &str = env!("BRICK_BUILD_ID");
 
-/// sha256 over a format tag, brick's build, the canonical JSON of the profile and the host.
-pub(super) fn key(seccomp: &LinuxSeccomp) -> [u8; 32] {
-    key_for_build(seccomp, BUILD_ID)
+/// sha256 over a format tag, brick's build, the canonical JSON of the profile and `env` (what
+/// else the output depends on: architecture, libseccomp, kernel; build_environment).
+pub(super) fn key(seccomp: &LinuxSeccomp, env: &str) -> [u8; 32] {
+    key_for_build(seccomp, BUILD_ID, env)
 }
 
 /// A program compiled by one build is never served to another, even if the tag was not bumped.
-pub(super) fn key_for_build(seccomp: &LinuxSeccomp, build: &str) -> [u8; 32] {
+pub(super) fn key_for_build(seccomp: &LinuxSeccomp, build: &str, env: &str) -> [u8; 32] {
     let mut h = Sha256::new();
     // Bumped whenever brick's own compile logic changes (v2: bad-arch action).
     h.update(b"brick seccomp cache v2\0");
@@ -70,7 +71,7 @@ pub(super) fn key_for_build(seccomp: &LinuxSeccomp, build: &str) -> [u8; 32] {
     // Struct serialization has a fixed field order, so equal profiles give equal bytes.
     h.update(serde_json::to_vec(seccomp).unwrap_or_default());
     h.update(b"\0");
-    h.update(super::build_environment().as_bytes());
+    h.update(env.as_bytes());
     h.finalize().into()
 }
 

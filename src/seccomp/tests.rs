@@ -20,6 +20,18 @@ fn err_text(v: serde_json::Value) -> String {
         .to_string()
 }
 
+/// The build environment compile() uses on this host, for keys computed by hand.
+static ENV: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    let kernel = nix::sys::utsname::uname()
+        .map(|u| u.release().to_string_lossy().into_owned())
+        .unwrap_or_default();
+    build_environment(&kernel)
+});
+
+fn key(s: &LinuxSeccomp) -> [u8; 32] {
+    cache::key(s, &ENV)
+}
+
 struct TempDir(PathBuf);
 
 impl TempDir {
@@ -236,14 +248,14 @@ fn cache_key_is_stable_and_content_addressed() {
     let b1: LinuxSeccomp = serde_json::from_str(text).expect("parse");
     let b2 = profile(json!({"defaultAction": "SCMP_ACT_ERRNO",
         "syscalls": [{"names": ["read"], "action": "SCMP_ACT_ALLOW"}]}));
-    assert_eq!(cache::key(&b1), cache::key(&b2));
-    assert_eq!(cache::key(&a), cache::key(&a.clone()));
-    assert_ne!(cache::key(&a), cache::key(&b1));
+    assert_eq!(key(&b1), key(&b2));
+    assert_eq!(key(&a), key(&a.clone()));
+    assert_ne!(key(&a), key(&b1));
     let b3 = profile(
         json!({"defaultAction": "SCMP_ACT_ERRNO", "defaultErrnoRet": 1,
         "syscalls": [{"names": ["read"], "action": "SCMP_ACT_ALLOW"}]}),
     );
-    assert_ne!(cache::key(&b1), cache::key(&b3));
+    assert_ne!(key(&b1), key(&b3));
 }
 
 #[test]
@@ -255,15 +267,15 @@ fn cache_entries_are_never_shared_between_builds() {
     assert_eq!(parts.len(), 3, "{}", cache::BUILD_ID);
     assert_eq!(parts[0], env!("CARGO_PKG_VERSION"));
     assert!(parts[2].len() == 16 && parts[2].bytes().all(|b| b.is_ascii_hexdigit()));
-    let old = cache::key_for_build(&s, "0.1.0+1111111+00112233aabbccdd");
-    let new = cache::key_for_build(&s, "0.1.0+2222222+00112233aabbccdd");
-    let edited = cache::key_for_build(&s, "0.1.0+1111111+ffeeddcc00112233");
+    let old = cache::key_for_build(&s, "0.1.0+1111111+00112233aabbccdd", &ENV);
+    let new = cache::key_for_build(&s, "0.1.0+2222222+00112233aabbccdd", &ENV);
+    let edited = cache::key_for_build(&s, "0.1.0+1111111+ffeeddcc00112233", &ENV);
     assert_ne!(old, new, "another commit must not share the entry");
     assert_ne!(
         old, edited,
         "edited compiler sources must not share the entry"
     );
-    assert_eq!(cache::key(&s), cache::key_for_build(&s, cache::BUILD_ID));
+    assert_eq!(key(&s), cache::key_for_build(&s, cache::BUILD_ID, &ENV));
     // An entry written by the old build, read by the new one: a different file, and even
     // renamed into place its header's key does not match.
     let tmp = TempDir::new();
@@ -282,7 +294,7 @@ fn cache_entries_are_never_shared_between_builds() {
 }
 
 fn entry_path(dir: &std::path::Path, s: &LinuxSeccomp) -> PathBuf {
-    let key = cache::key(s);
+    let key = key(s);
     let hex: String = key.iter().map(|b| format!("{b:02x}")).collect();
     dir.join(format!("{hex}.bpf"))
 }

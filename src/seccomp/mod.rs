@@ -1,4 +1,5 @@
-//! Compile the OCI seccomp object into a raw BPF program, in the runtime's own process.
+//! The OCI seccomp object: checked into a SeccompPlan (pure, part of the launch plan), then
+//! compiled into a raw BPF program by an apply step in the runtime's own process.
 //!
 //! libseccomp does the compiling here, never in the container: the child only receives the
 //! instructions and loads them with seccomp(2). Compiled programs are cached by content hash.
@@ -110,17 +111,51 @@ pub enum SeccompPlanError {
     TooLarge { insns: usize },
 }
 
-/// Compile `seccomp` to BPF, using and refreshing the cache in `cache_dir` when given.
+/// A profile checked for everything that can be checked before libseccomp runs: the plan's
+/// part. The program itself comes from `program`, an apply step (cache read, compile, write).
+#[derive(Debug, Clone)]
+pub struct SeccompPlan {
+    pub profile: LinuxSeccomp,
+    default: ScmpAction,
+    /// SECCOMP_FILTER_FLAG_* bits for seccomp(2), including NEW_LISTENER when notify is set.
+    pub flags: u32,
+    pub notify: Option<NotifyTarget>,
+}
+
+/// The plan's checks: the default action, the notify target, the load flags.
+pub fn plan(seccomp: &LinuxSeccomp) -> Result<SeccompPlan, SeccompPlanError> {
+    let default = default_action(seccomp)?;
+    let notify = notify_target(seccomp, default)?;
+    let flags = load_flags(seccomp, notify.is_some());
+    Ok(SeccompPlan {
+        profile: seccomp.clone(),
+        default,
+        flags,
+        notify,
+    })
+}
+
+/// Plan and program in one call, with this host's kernel release (tests, `features`).
 pub fn compile(
     seccomp: &LinuxSeccomp,
     cache_dir: Option<&Path>,
 ) -> Result<SeccompProgram, SeccompPlanError> {
-    // Everything that can be rejected is rejected before the cache is consulted.
-    let default = default_action(seccomp)?;
-    let notify = notify_target(seccomp, default)?;
-    let flags = load_flags(seccomp, notify.is_some());
+    let kernel = nix::sys::utsname::uname()
+        .map(|u| u.release().to_string_lossy().into_owned())
+        .unwrap_or_default();
+    program(&plan(seccomp)?, cache_dir, &kernel)
+}
 
-    let key = cache_dir.map(|_| cache::key(seccomp));
+/// The BPF program for a planned profile: from the cache in `cache_dir` when it holds a
+/// verified entry, else compiled by libseccomp (and stored there).
+pub fn program(
+    p: &SeccompPlan,
+    cache_dir: Option<&Path>,
+    kernel_release: &str,
+) -> Result<SeccompProgram, SeccompPlanError> {
+    let (seccomp, default, flags, notify) = (&p.profile, p.default, p.flags, p.notify.clone());
+    let env = build_environment(kernel_release);
+    let key = cache_dir.map(|_| cache::key(seccomp, &env));
     let mut status = CacheStatus::Disabled;
     if let (Some(dir), Some(key)) = (cache_dir, key.as_ref()) {
         match cache::load(dir, key) {
@@ -346,7 +381,7 @@ pub(crate) fn insns_to_bytes(insns: &[libc::sock_filter]) -> Vec<u8> {
 }
 
 /// What the compiled output depends on besides the profile itself, for the cache key.
-pub(crate) fn build_environment() -> String {
+pub(crate) fn build_environment(kernel: &str) -> String {
     let lib = ScmpVersion::current()
         .map(
             |ScmpVersion {
@@ -356,9 +391,6 @@ pub(crate) fn build_environment() -> String {
                  ..
              }| format!("{major}.{minor}.{micro}"),
         )
-        .unwrap_or_default();
-    let kernel = nix::sys::utsname::uname()
-        .map(|u| u.release().to_string_lossy().into_owned())
         .unwrap_or_default();
     format!(
         "arch={:?} libseccomp={lib} kernel={kernel}",

@@ -2,7 +2,7 @@
 //! seccomp-profiles/README.md. `brick spec` writes it into config.json as `linux.seccomp`.
 
 /// The default profile, an OCI `linux.seccomp` JSON object (x86_64 only, unknown → ENOSYS).
-pub const DEFAULT_PROFILE: &str = include_str!("../../../seccomp-profiles/default.json");
+pub const DEFAULT_PROFILE: &str = include_str!("../../seccomp-profiles/default.json");
 
 #[cfg(test)]
 mod tests {
@@ -13,7 +13,7 @@ mod tests {
 
     use super::DEFAULT_PROFILE;
     use crate::bundle::check_seccomp_names as check_raw;
-    use crate::plan::seccomp::compile;
+    use crate::seccomp::compile;
 
     /// The calls the profile must refuse with EPERM whatever their arguments.
     const BLOCKED: &[&str] = &[
