@@ -4,7 +4,7 @@ use crate::host::create_flow;
 
 pub fn run(g: &Global, a: &CreateArgs) -> CmdResult {
     let bundle = a.opts.bundle.clone().unwrap_or_else(|| ".".into());
-    create_flow::launch(
+    crate::host::launch::launch(
         &g.root,
         &a.id,
         &bundle,

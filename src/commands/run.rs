@@ -1,13 +1,13 @@
 use super::{launch_options, CmdResult};
 use crate::cli::{Global, RunArgs};
-use crate::host::create_flow::{self, Console};
+use crate::host::create_flow::Console;
 use crate::host::lifecycle::Container;
 use crate::host::{exec_tty, foreground};
 
 /// create + start, then (unless --detach) wait, forward signals, delete, exit with its status.
 pub fn run(g: &Global, a: &RunArgs) -> CmdResult {
     let bundle = a.opts.bundle.clone().unwrap_or_else(|| ".".into());
-    let (dir, created, saved) = create_flow::launch(
+    let (dir, created, saved) = crate::host::launch::launch(
         &g.root,
         &a.id,
         &bundle,

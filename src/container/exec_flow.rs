@@ -4,8 +4,13 @@
 //! then sets itself up as init_flow does and execs. A failure is reported whole (stage, errno,
 //! chain).
 
+use super::child::Child;
+use super::credentials;
+use super::exec_ops::Exec;
+use super::stage::{Stage, StageError};
+use super::steps::ExecSteps;
 use crate::cgroups::Entry;
-use crate::container::{caps, console, exec, fds, identity, labels, procfs, seccomp};
+use crate::container::procfs;
 use crate::ipc::{Channel, ChildError};
 use crate::plan::exec::ExecPlan;
 use crate::process::spawn;
@@ -14,9 +19,7 @@ use nix::errno::Errno;
 use nix::sched::{setns, CloneFlags};
 use serde::{Deserialize, Serialize};
 use std::convert::Infallible;
-use std::error::Error;
 use std::os::fd::{AsFd, OwnedFd};
-use std::path::{Path, PathBuf};
 use thiserror::Error as ThisError;
 
 /// Messages between `brick exec` and its processes on the SEQPACKET channel.
@@ -41,12 +44,6 @@ pub enum ExecFlowError {
     Join(&'static str, #[source] Errno),
     #[error("fork into the container's pid namespace")]
     Fork(#[source] spawn::SpawnError),
-    #[error("chdir to process.cwd {0:?}")]
-    Chdir(PathBuf, #[source] Errno),
-    #[error("process.cwd {0:?} is outside the container's root")]
-    CwdOutside(PathBuf),
-    #[error("brick exec went away before the process was in the container's cgroup")]
-    NoGo,
 }
 
 /// A namespace of the container's init, opened by brick before the fork.
@@ -54,19 +51,6 @@ pub struct NsFd {
     pub name: &'static str,
     pub flag: CloneFlags,
     pub fd: OwnedFd,
-}
-
-/// An error tagged with the stage it stopped.
-struct StageError(&'static str, Box<dyn Error + 'static>);
-
-trait Stage<T> {
-    fn at(self, stage: &'static str) -> Result<T, StageError>;
-}
-
-impl<T, E: Error + 'static> Stage<T> for Result<T, E> {
-    fn at(self, stage: &'static str) -> Result<T, StageError> {
-        self.map_err(|e| StageError(stage, Box::new(e)))
-    }
 }
 
 /// Reports the error on the channel and exits; never returns to brick's code.
@@ -139,90 +123,48 @@ fn process(
     console: Option<OwnedFd>,
     cgroup: Entry,
 ) -> Result<Infallible, StageError> {
+    // The joiner keeps its own copy to report our pid; ours closes at execve.
+    let report = ch.as_fd().try_clone_to_owned().at("init")?;
+    let mut child = Child {
+        process: &plan.process,
+        lsm: plan.lsm,
+        id: &plan.id,
+        // A session keyring of its own: the caller's keys stay out of the container.
+        new_keyring: true,
+        seccomp,
+        report: Channel::from_fd(report),
+        cgroup: Some(cgroup),
+        proc: None,
+        kind: Exec { plan, console },
+    };
+    sequence(&mut child, plan)
+}
+
+/// An exec'd process's order. `s` makes the calls; `plan` decides which optional steps run.
+pub fn sequence<S: ExecSteps + ?Sized>(
+    s: &mut S,
+    plan: &ExecPlan,
+) -> Result<Infallible, StageError> {
     let p = &plan.process;
     // Into the cgroup first, while single-threaded; brick does the rest (the cgroup2 move
     // after a clone(2) fallback) before Go, so nothing below escapes limits.
-    cgroup.join_self().at("cgroup")?;
-    match ch.recv::<ExecMsg>().at("init")? {
-        Some(ExecMsg::Go) => {}
-        _ => return Err(ExecFlowError::NoGo).at("init"),
-    }
+    s.join_cgroup().at("cgroup")?;
+    s.wait_go().at("init")?;
     // setns(mnt) put us at the container's root; the cwd is checked before seccomp could
     // deny getcwd, and a path through a leaked fd reads back unreachable (CVE-2024-21626).
-    enter_cwd_checked(&p.cwd).at("cwd")?;
+    s.enter_cwd_checked(&p.cwd).at("cwd")?;
     // The pty comes from the container's own devpts; its master goes to the console socket.
-    if let Some(sock) = console {
-        console::attach_pty(sock, plan.console_size).at("console")?;
-    }
+    s.attach_console().at("console")?;
     // procfs writes go only through a handle verified to be the container's procfs.
-    let proc = procfs::Proc::open_if(plan.needs_procfs()).at("procfs")?;
-    if let Some(proc) = &proc {
-        proc.write_oom_score_adj(p.oom_score_adj)
-            .at("oomScoreAdj")?;
-        labels::keycreate(proc, plan.lsm, p.selinux_label.as_deref()).at("keyring")?;
-    }
-    // A session keyring of our own: the caller's keys stay out of the container.
-    identity::join_session_keyring(true, &plan.id).at("keyring")?;
-    identity::set_rlimits(&p.rlimits).at("rlimits")?;
+    s.open_procfs(plan.needs_procfs()).at("procfs")?;
+    s.write_oom_score_adj(p.oom_score_adj).at("oomScoreAdj")?;
+    s.label_keyring().at("keyring")?;
+    s.join_session_keyring().at("keyring")?;
+    s.set_rlimits().at("rlimits")?;
     // LSM labels go to attr/exec, so they apply at execve and never confine brick itself.
-    if let Some(proc) = &proc {
-        labels::apply(
-            proc,
-            plan.lsm,
-            p.selinux_label.as_deref(),
-            p.apparmor_profile.as_deref(),
-        )
-        .at("labels")?;
-    }
-    drop(proc);
-    // Every fd but stdio and --preserve-fds closes at execve: no brick fd reaches the process.
-    fds::cloexec_from(3 + plan.preserve_fds).at("fds")?;
-    // argv[0] is found in the container's PATH, inside the container's root.
-    let exe = exec::resolve(p).at("exec")?;
-    // SIGPIPE's default (brick ignores it), before any filter could refuse the call.
-    exec::default_sigpipe().at("exec")?;
-    // Without no_new_privs, loading a filter needs CAP_SYS_ADMIN: load it before capset.
-    if !p.no_new_privs {
-        load_seccomp(seccomp, ch)?;
-    }
-    // The bounding set is dropped while CAP_SETPCAP is still held.
-    caps::drop_bounding(&p.caps).at("capabilities")?;
-    // KEEPCAPS keeps the permitted set across setuid, so capset sets the exact final sets.
-    identity::switch_user(p.uid, p.gid, &p.additional_gids).at("user")?;
-    // Exactly the configured sets: inheritable and ambient only if asked for (CVE-2022-29162).
-    caps::apply(&p.caps).at("capabilities")?;
-    // The cwd is entered again as the process's user (its permissions apply).
-    exec::enter_cwd(&p.cwd).at("cwd")?;
-    identity::set_umask(p.umask);
-    if p.no_new_privs {
-        identity::set_no_new_privs().at("noNewPrivileges")?;
-    }
-    // With no_new_privs, the filter comes last: it never has to allow brick's own syscalls.
-    if p.no_new_privs {
-        load_seccomp(seccomp, ch)?;
-    }
-    // The channel is CLOEXEC: its closing tells brick that execve happened.
-    exec::exec(&exe, p).at("exec")
-}
-
-/// chdir without creating anything (exec must not change the container's files), then check.
-fn enter_cwd_checked(cwd: &Path) -> Result<(), ExecFlowError> {
-    nix::unistd::chdir(cwd).map_err(|e| ExecFlowError::Chdir(cwd.to_path_buf(), e))?;
-    let now = nix::unistd::getcwd().map_err(|e| ExecFlowError::Chdir(cwd.to_path_buf(), e))?;
-    if !now.is_absolute() || now.starts_with("(unreachable)") {
-        return Err(ExecFlowError::CwdOutside(cwd.to_path_buf()));
-    }
-    Ok(())
-}
-
-/// Loads the planned filter, if any; a notify fd goes to brick, which hands it to listenerPath.
-fn load_seccomp(prog: Option<&SeccompProgram>, ch: &Channel) -> Result<(), StageError> {
-    let Some(prog) = prog else {
-        return Ok(());
-    };
-    if let Some(fd) = seccomp::load(prog).at("seccomp")? {
-        ch.send_with_fd(&ExecMsg::SeccompFd, fd.as_fd())
-            .at("seccomp")?;
-    }
-    Ok(())
+    s.apply_labels().at("labels")?;
+    s.close_procfs();
+    // The same credential order as the init's (credentials.rs), then the late filter and execve.
+    let exe = credentials::assume(s, p, 3 + plan.preserve_fds)?;
+    credentials::execute(s, p, exe)
 }

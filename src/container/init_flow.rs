@@ -1,33 +1,20 @@
 //! The container's init process, top to bottom: one step per line, each with the reason for
-//! its place in the order. A failure is reported whole (stage, errno, chain) and the process
-//! exits; it never returns to brick's code.
+//! its place in the order. The steps are the seam's (steps.rs), so the order is unit-tested;
+//! credentials.rs holds the tail the init shares with exec. A failure is reported whole
+//! (stage, errno, chain) and the process exits; it never returns to brick's code.
 
+use super::child::Child;
+use super::credentials;
+use super::init_ops::Init;
+use super::stage::{Stage, StageError};
+use super::steps::InitSteps;
 use crate::cgroups::Entry;
-use crate::container::rootfs;
-use crate::container::{
-    caps, console, exec, fds, identity, labels, namespaces, parent_death, procfs, seccomp,
-};
-use crate::ipc::{gate, Channel, ChildError, FromChild, ToChild};
+use crate::ipc::{Channel, ChildError, FromChild};
 use crate::plan::LaunchPlan;
-use crate::process::hooks;
 use crate::seccomp::SeccompProgram;
-use crate::state::{Saved, Status};
+use crate::state::Saved;
 use std::convert::Infallible;
-use std::error::Error;
-use std::os::fd::{AsFd, AsRawFd, OwnedFd};
-
-/// An error tagged with the stage it stopped.
-struct StageError(&'static str, Box<dyn Error + 'static>);
-
-trait Stage<T> {
-    fn at(self, stage: &'static str) -> Result<T, StageError>;
-}
-
-impl<T, E: Error + 'static> Stage<T> for Result<T, E> {
-    fn at(self, stage: &'static str) -> Result<T, StageError> {
-        self.map_err(|e| StageError(stage, Box::new(e)))
-    }
-}
+use std::os::fd::OwnedFd;
 
 /// What the parent made for the init before the clone.
 pub struct Handoff<'a> {
@@ -44,192 +31,105 @@ pub struct Handoff<'a> {
 
 /// Entry point of the cloned child.
 pub fn run(plan: &LaunchPlan, handoff: Handoff<'_>) -> Infallible {
-    let Handoff {
-        ch,
-        gate,
-        console,
-        cgroup,
-        seccomp,
-        saved,
-    } = handoff;
-    let mut report_to = ch;
-    let what = Given { saved, seccomp };
-    let StageError(stage, err) = match sequence(plan, &what, &mut report_to, gate, console, cgroup)
-    {
+    let mut child = Child {
+        process: &plan.process,
+        lsm: plan.lsm,
+        id: &plan.id,
+        new_keyring: plan.new_keyring,
+        seccomp: handoff.seccomp,
+        report: handoff.ch,
+        cgroup: Some(handoff.cgroup),
+        proc: None,
+        kind: Init {
+            plan,
+            saved: handoff.saved,
+            gate: Some(handoff.gate),
+            console: handoff.console,
+            staged: None,
+            pid: 0,
+        },
+    };
+    let StageError(stage, err) = match sequence(&mut child, plan) {
         Ok(never) => match never {},
         Err(e) => e,
     };
-    let _ = report_to.send(&FromChild::Error(ChildError::new(stage, err.as_ref())));
+    // Nothing to do if nobody listens any more: the exit status says the rest.
+    let _unheard = child
+        .report
+        .send(&FromChild::Error(ChildError::new(stage, err.as_ref())));
     // SAFETY: _exit skips atexit handlers and buffered I/O that belong to the parent's copy.
     unsafe { libc::_exit(1) }
 }
 
-/// The parent's borrowed parts of the handoff.
-struct Given<'a> {
-    saved: &'a Saved,
-    seccomp: Option<&'a SeccompProgram>,
-}
-
-fn sequence(
+/// The init's order. `s` makes the calls; `plan` decides which optional steps are taken.
+pub fn sequence<S: InitSteps + ?Sized>(
+    s: &mut S,
     plan: &LaunchPlan,
-    given: &Given<'_>,
-    report_to: &mut Channel,
-    gate: OwnedFd,
-    console: Option<OwnedFd>,
-    cgroup: Entry,
 ) -> Result<Infallible, StageError> {
     let p = &plan.process;
     // brick's own fds (the locked state directory, its namespaces) close at once: only what
     // this process uses stays, so no lock or handle of brick's outlives brick in it.
-    let keep = used_fds(report_to, &gate, console.as_ref(), &cgroup);
-    fds::close_all_but(3 + plan.preserve_fds, &keep).at("fds")?;
+    s.close_inherited_fds().at("fds")?;
     // Until Ready the init dies with brick (checked after setting it), so a create killed
-    // midway leaves nothing waiting; every credential change below clears it, so it is re-armed.
-    parent_death::arm(report_to).at("init")?;
+    // midway leaves nothing waiting; every credential change clears it, so it is re-armed.
+    s.arm_parent_death().at("init")?;
     // Into the cgroup first, while single-threaded: nothing below runs outside its limits.
-    cgroup.join_self().at("cgroup")?;
+    s.join_cgroup().at("cgroup")?;
     // Not dumpable: nothing in the container may open /proc/<pid>/exe (brick) or ptrace us.
-    procfs::set_dumpable(false).at("init")?;
+    s.set_not_dumpable().at("init")?;
     // The parent writes id maps (a new user namespace needs them before anything else).
-    let pid = match report_to.recv::<ToChild>().at("init")? {
-        Some(ToChild::Go { pid }) => pid,
-        _ => std::process::exit(1),
-    };
+    s.wait_go().at("init")?;
     // A mount namespace joined by path (a user namespace was joined before the clone).
-    namespaces::join(&plan.namespaces.join).at("namespaces")?;
-    parent_death::arm(report_to).at("init")?;
+    s.join_namespaces().at("namespaces")?;
+    s.arm_parent_death().at("init")?;
     // Root of the user namespace (new or joined) owns what we create from here on.
-    identity::become_ns_root(plan.namespaces.in_userns).at("user")?;
-    parent_death::arm(report_to).at("init")?;
+    s.become_ns_root().at("user")?;
+    s.arm_parent_death().at("init")?;
     // Mounts before the first cgroup mount overlap what the parent still does for the cgroup
     // (systemd's scope, a clone(2) fallback); nothing here runs container code or forks.
-    let staged = rootfs::prepare(&plan.rootfs).at("rootfs")?;
+    s.prepare_mounts().at("rootfs")?;
     if plan.has_runtime_hooks() {
-        report_to.send(&FromChild::Mounted).at("init")?;
+        // prestart/createRuntime hooks see the mounts made so far, as with runc.
+        s.report_mounted().at("init")?;
     }
     // The parent has placed us in our cgroup and run prestart/createRuntime hooks.
-    match report_to.recv::<ToChild>().at("init")? {
-        Some(ToChild::Joined) => {}
-        _ => std::process::exit(1),
-    }
+    s.wait_joined().at("init")?;
     // After the cgroup join, so the container sees that cgroup as its root.
-    namespaces::new_cgroupns(plan.namespaces.new_cgroupns).at("namespaces")?;
+    s.new_cgroupns().at("namespaces")?;
     // Every other mount and device, resolved inside the rootfs, before createContainer hooks.
-    rootfs::prepare_rest(&plan.rootfs, staged).at("rootfs")?;
+    s.prepare_rest_mounts().at("rootfs")?;
     // createContainer hooks: container namespaces, paths still resolved from the host root.
-    hooks::run(
-        plan.hooks.create_container().as_ref(),
-        "createContainer",
-        || given.saved.oci_state(Status::Creating, pid),
-    )
-    .at("hooks")?;
+    s.create_container_hooks().at("hooks")?;
     // pivot_root (or chroot with --no-pivot): from here "/" is the container's root.
-    rootfs::enter(&plan.rootfs).at("rootfs")?;
+    s.enter_root().at("rootfs")?;
     // cwd is created while the root is still writable, inside the new root only, and checked.
-    exec::ensure_cwd(&p.cwd).at("cwd")?;
+    s.ensure_cwd(&p.cwd).at("cwd")?;
     // The pty comes from the container's own devpts, and /dev/console is bound to it.
-    console::setup(
-        console,
-        plan.spec.process().as_ref().and_then(|p| p.console_size()),
-    )
-    .at("console")?;
-    namespaces::set_names(plan.hostname.as_deref(), plan.domainname.as_deref()).at("hostname")?;
+    s.setup_console().at("console")?;
+    s.set_names().at("hostname")?;
     // procfs writes go only through a handle verified to be procfs (fake-/proc attacks);
     // sysctls come before readonlyPaths make /proc/sys read-only.
-    let proc = procfs::Proc::open_if(plan.needs_procfs()).at("procfs")?;
-    if let Some(proc) = &proc {
-        proc.write_sysctls(&plan.sysctl).at("sysctl")?;
-        proc.write_oom_score_adj(p.oom_score_adj)
-            .at("oomScoreAdj")?;
-        // The session keyring made next is labelled with the container's label.
-        labels::keycreate(proc, plan.lsm, p.selinux_label.as_deref()).at("keyring")?;
-    }
-    identity::join_session_keyring(plan.new_keyring, &plan.id).at("keyring")?;
-    identity::set_rlimits(&p.rlimits).at("rlimits")?;
+    s.open_procfs(plan.needs_procfs()).at("procfs")?;
+    s.write_sysctls().at("sysctl")?;
+    s.write_oom_score_adj(p.oom_score_adj).at("oomScoreAdj")?;
+    // The session keyring made next is labelled with the container's label.
+    s.label_keyring().at("keyring")?;
+    s.join_session_keyring().at("keyring")?;
+    s.set_rlimits().at("rlimits")?;
     // Masked and read-only paths, then the read-only root: nothing below may write the rootfs.
-    rootfs::finalize(&plan.rootfs).at("rootfs")?;
+    s.finalize_rootfs().at("rootfs")?;
     // LSM labels go to attr/exec, so they apply at execve and never confine brick itself.
-    if let Some(proc) = &proc {
-        labels::apply(
-            proc,
-            plan.lsm,
-            p.selinux_label.as_deref(),
-            p.apparmor_profile.as_deref(),
-        )
-        .at("labels")?;
-    }
-    drop(proc);
-    // Every fd but stdio and --preserve-fds closes at execve (leaked-fd escapes).
-    fds::cloexec_from(3 + plan.preserve_fds).at("fds")?;
-    // argv[0] is found in the container's PATH now, so create fails if it is missing.
-    let exe = match p.args.is_empty() {
-        true => None,
-        false => Some(exec::resolve(p).at("exec")?),
-    };
-    // SIGPIPE's default, before any filter could refuse the call; from here the init writes
-    // only to sockets (MSG_NOSIGNAL) and to hook stdin pipes filled before the hook runs.
-    exec::default_sigpipe().at("exec")?;
-    // Without no_new_privs, loading a filter needs CAP_SYS_ADMIN: load it before capset.
-    if !p.no_new_privs {
-        load_seccomp(given.seccomp, report_to)?;
-    }
-    // The bounding set is dropped while CAP_SETPCAP is still held.
-    caps::drop_bounding(&p.caps).at("capabilities")?;
-    // KEEPCAPS keeps the permitted set across setuid, so capset sets the exact final sets.
-    identity::switch_user(p.uid, p.gid, &p.additional_gids).at("user")?;
-    parent_death::arm(report_to).at("init")?;
-    caps::apply(&p.caps).at("capabilities")?;
-    // The cwd is entered again as the container user (its permissions apply).
-    exec::enter_cwd(&p.cwd).at("cwd")?;
-    identity::set_umask(p.umask);
-    if p.no_new_privs {
-        identity::set_no_new_privs().at("noNewPrivileges")?;
-    }
+    s.apply_labels().at("labels")?;
+    s.close_procfs();
+    // The fd sweep, argv[0], SIGPIPE, an early filter, the bounding set, the user, the
+    // capabilities, the cwd, no_new_privs: the order exec shares.
+    let exe = credentials::assume(s, p, 3 + plan.preserve_fds)?;
     // From Ready on the init outlives `brick create`; a brick killed after this point left
     // the pid and cgroup in state.json for `delete --force`.
-    parent_death::disarm().at("init")?;
-    report_to.send(&FromChild::Ready).at("init")?;
+    s.disarm_parent_death().at("init")?;
+    s.send_ready().at("init")?;
     // Blocked until `brick start`; from here errors go to the start command.
-    *report_to = gate::wait(gate).at("start")?;
-    // With no_new_privs, the filter comes as late as possible: it never has to allow brick.
-    if p.no_new_privs {
-        load_seccomp(given.seccomp, report_to)?;
-    }
-    hooks::run(
-        plan.hooks.start_container().as_ref(),
-        "startContainer",
-        || given.saved.oci_state(Status::Created, pid),
-    )
-    .at("hooks")?;
-    let exe = exe.ok_or(exec::ExecError::NoProcess).at("exec")?;
-    exec::exec(&exe, p).at("exec")
-}
-
-/// The fds this process works with: the channel, the gate, the console, its cgroup entry and
-/// the --log file; every other fd it inherited is brick's.
-fn used_fds(
-    ch: &Channel,
-    gate: &OwnedFd,
-    console: Option<&OwnedFd>,
-    cgroup: &Entry,
-) -> Vec<std::os::fd::RawFd> {
-    let mut fds = vec![ch.as_fd().as_raw_fd(), gate.as_raw_fd()];
-    fds.extend(console.map(|c| c.as_raw_fd()));
-    fds.extend(cgroup.raw_fds());
-    fds.extend(crate::log::raw_fd());
-    fds
-}
-
-/// Loads the planned filter, if any; a notify fd goes to whoever we report to, who hands it
-/// to listenerPath (the container's root cannot reach the host's socket).
-fn load_seccomp(prog: Option<&SeccompProgram>, report_to: &Channel) -> Result<(), StageError> {
-    let Some(prog) = prog else {
-        return Ok(());
-    };
-    if let Some(fd) = seccomp::load(prog).at("seccomp")? {
-        report_to
-            .send_with_fd(&FromChild::SeccompFd, fd.as_fd())
-            .at("seccomp")?;
-    }
-    Ok(())
+    s.wait_start().at("start")?;
+    // The late filter (with no_new_privs), startContainer hooks, execve.
+    credentials::execute(s, p, exe)
 }

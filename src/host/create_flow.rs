@@ -1,16 +1,14 @@
 //! The parent's side of create: cgroup, gate, clone, id maps, hooks, then wait for Ready.
-//! Any failure kills the child and removes the cgroup; the caller removes the state dir.
+//! Any failure kills the child and removes the cgroup; launch.rs removes the state dir.
 
-use crate::cgroups::{Cgroup, CgroupError, Layout};
+use crate::cgroups::{Cgroup, CgroupError};
 use crate::container::init_flow;
 use crate::error::{chain, describe_errno};
 use crate::host::{idmap, nsenter};
-use crate::host_facts::HostFacts;
 use crate::ipc::gate::{self, GateError};
 use crate::ipc::{Channel, ChildError, FromChild, IpcError, ToChild};
 use crate::plan::LaunchPlan;
 use crate::process::{hooks, spawn};
-use crate::seccomp::SeccompProgram;
 use crate::signals::describe_exit;
 use crate::state::{liveness, ContainerDir, Saved, Status};
 use nix::sys::signal::{kill, Signal};
@@ -115,7 +113,7 @@ pub fn forward_to_listener(
 }
 
 /// Kills and reaps a child that will never become a container.
-fn abort_child(pid: Pid) {
+pub(super) fn abort_child(pid: Pid) {
     // ESRCH and ECHILD only mean it is gone already; the create error is what the user gets.
     let _gone = kill(pid, Signal::SIGKILL);
     let _reaped = waitpid(pid, None);
@@ -145,7 +143,7 @@ fn vanished(pid: Pid) -> CreateError {
 /// is made, the init's pid as soon as it exists.
 pub fn create(
     plan: &LaunchPlan,
-    applied: &Applied,
+    applied: &super::launch::Applied,
     dir: &ContainerDir,
     saved: &mut Saved,
     console: &Console<'_>,
@@ -178,7 +176,7 @@ pub fn create(
 
 fn spawn_and_sync(
     plan: &LaunchPlan,
-    applied: &Applied,
+    applied: &super::launch::Applied,
     dir: &ContainerDir,
     saved: &mut Saved,
     console: &Console<'_>,
@@ -313,149 +311,4 @@ fn queued_child_error(ch: &Channel) -> Option<CreateError> {
         Ok(Some(FromChild::Error(e))) => Some(CreateError::Child(e)),
         _ => None,
     }
-}
-
-#[derive(Debug, Error)]
-pub enum LaunchError {
-    #[error("invalid container id")]
-    Id(#[from] crate::state::id::IdError),
-    #[error(transparent)]
-    Bundle(#[from] crate::bundle::BundleError),
-    #[error("config.json")]
-    Plan(#[from] crate::plan::PlanError),
-    #[error("state")]
-    Store(#[from] crate::state::StoreError),
-    #[error(transparent)]
-    Create(#[from] CreateError),
-    #[error("write pid file {0:?}")]
-    PidFile(std::path::PathBuf, #[source] std::io::Error),
-    #[error("host")]
-    Facts(#[from] crate::host_facts::FactsError),
-    #[error("config.json")]
-    Label(#[from] crate::lsm::BadLabel),
-    #[error("config.json: linux.seccomp")]
-    Seccomp(#[from] crate::seccomp::SeccompPlanError),
-}
-
-/// The whole of `create`: plan first (no side effects), then claim the id and build the container.
-pub fn launch(
-    root: &Path,
-    id: &str,
-    bundle_dir: &Path,
-    opts: &crate::plan::LaunchOptions,
-    console: Console<'_>,
-    pid_file: Option<&Path>,
-) -> Result<(ContainerDir, Created, Saved), LaunchError> {
-    crate::state::id::validate(id)?;
-    let host = HostFacts::gather()?;
-    let bundle = crate::bundle::load(bundle_dir)?;
-    let plan = crate::plan::build(id, bundle, opts, &host)?;
-    let applied = apply(&plan, &host, opts)?;
-    let dir = ContainerDir::claim(root, id)?;
-    let mut saved = creating(&plan);
-    let done = create(&plan, &applied, &dir, &mut saved, &console)
-        .map_err(LaunchError::from)
-        .and_then(|created| {
-            saved.status = crate::state::Status::Created;
-            let written =
-                dir.save(&saved)
-                    .map_err(LaunchError::from)
-                    .and_then(|()| match pid_file {
-                        Some(p) => write_pid_file(p, created.pid),
-                        None => Ok(()),
-                    });
-            if let Err(e) = written {
-                abort_child(Pid::from_raw(created.pid));
-                if let Some(cg) = &created.cgroup {
-                    if let Err(d) = cg.destroy() {
-                        crate::log::warn(&format!("remove the cgroup: {}", chain(&d)));
-                    }
-                }
-                return Err(e);
-            }
-            Ok(created)
-        });
-    match done {
-        Ok(created) => Ok((dir, created, saved)),
-        Err(e) => {
-            if let Err(r) = dir.remove() {
-                crate::log::warn(&chain(&r));
-            }
-            Err(e)
-        }
-    }
-}
-
-/// What the plan needs from the host before anything is made: all of it can still fail
-/// without leaving anything behind.
-pub struct Applied {
-    pub seccomp: Option<SeccompProgram>,
-    pub cgroup_layout: Option<Layout>,
-}
-
-/// The plan's notes said, its labels checked against the policy, its seccomp program read
-/// from the cache or compiled, the host's cgroup layout read from the facts.
-fn apply(
-    plan: &LaunchPlan,
-    host: &HostFacts,
-    opts: &crate::plan::LaunchOptions,
-) -> Result<Applied, LaunchError> {
-    plan.notes.iter().for_each(crate::plan::Note::log);
-    crate::lsm::check_labels(&plan.selinux_labels)?;
-    let cache = opts.seccomp_cache.as_deref();
-    let seccomp = plan
-        .seccomp
-        .as_ref()
-        .map(|s| crate::seccomp::program(s, cache, &host.kernel_release))
-        .transpose()?;
-    let cgroup_layout = match &plan.cgroup {
-        Some(_) => Some(host.cgroup_layout().map_err(CreateError::Cgroup)?),
-        None => None,
-    };
-    Ok(Applied {
-        seccomp,
-        cgroup_layout,
-    })
-}
-
-/// The state saved while the container is being made (no pid or cgroup yet).
-fn creating(plan: &LaunchPlan) -> Saved {
-    Saved {
-        oci_version: plan.spec.version().clone(),
-        id: plan.id.clone(),
-        status: crate::state::Status::Creating,
-        pid: 0,
-        start_time: 0,
-        bundle: plan.bundle.clone(),
-        rootfs: plan.rootfs_path.clone(),
-        created: crate::time::rfc3339_now(),
-        owner: String::new(),
-        annotations: plan
-            .spec
-            .annotations()
-            .clone()
-            .unwrap_or_default()
-            .into_iter()
-            .collect(),
-        hooks: Some(plan.hooks.clone()),
-        cgroup: None,
-        seccomp_listener: plan
-            .seccomp
-            .as_ref()
-            .and_then(|s| s.notify.as_ref())
-            .map(|n| (n.listener_path.clone(), n.metadata.clone())),
-        config: Some(crate::plan::exec::saved_config(&plan.spec)),
-    }
-}
-
-/// Written with temp + rename, so a reader never sees an empty pid file.
-fn write_pid_file(path: &Path, pid: i32) -> Result<(), LaunchError> {
-    let err = |e| LaunchError::PidFile(path.to_path_buf(), e);
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let tmp = path.with_file_name(format!(".{name}.tmp"));
-    std::fs::write(&tmp, pid.to_string()).map_err(err)?;
-    std::fs::rename(&tmp, path).map_err(err)
 }

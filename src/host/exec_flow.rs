@@ -321,19 +321,8 @@ fn sync(
         });
     }
     if let Some(path) = &plan.pid_file {
-        write_pid_file(path, pid)?;
+        crate::state::pid_file::write(path, pid)
+            .map_err(|e| ExecError::PidFile(path.clone(), e))?;
     }
     Ok(pid)
-}
-
-/// Written with temp + rename, so a reader never sees an empty pid file.
-fn write_pid_file(path: &Path, pid: i32) -> Result<(), ExecError> {
-    let err = |e| ExecError::PidFile(path.to_path_buf(), e);
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let tmp = path.with_file_name(format!(".{name}.tmp"));
-    std::fs::write(&tmp, pid.to_string()).map_err(err)?;
-    std::fs::rename(&tmp, path).map_err(err)
 }

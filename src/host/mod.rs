@@ -7,6 +7,7 @@ pub mod exec_flow;
 pub mod exec_tty;
 pub mod foreground;
 pub mod idmap;
+pub mod launch;
 pub mod lifecycle;
 pub mod nsenter;
 pub mod resource_flags;

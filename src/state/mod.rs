@@ -3,6 +3,7 @@
 pub mod id;
 pub mod liveness;
 mod oci;
+pub mod pid_file;
 pub mod status;
 pub mod store;
 
