@@ -1,6 +1,7 @@
 //! Pure conversions from OCI resource values to cgroupfs file values (v1 and v2).
 
 use super::CgroupError;
+use oci_spec::runtime::LinuxResources;
 
 /// Default CFS period when the spec gives a quota without one.
 pub const DEFAULT_CPU_PERIOD: u64 = 100_000;
@@ -157,6 +158,37 @@ pub fn unified_key(key: &str) -> Result<&str, CgroupError> {
         });
     }
     Ok(key)
+}
+
+/// runc's update format uses 0 for "leave as is"; turn those into None before applying.
+pub fn unset_zeros(mut res: LinuxResources) -> LinuxResources {
+    let nz = |v: Option<i64>| v.filter(|x| *x != 0);
+    let nzu = |v: Option<u64>| v.filter(|x| *x != 0);
+    if let Some(m) = res.memory_mut() {
+        m.set_limit(nz(m.limit()));
+        m.set_reservation(nz(m.reservation()));
+        m.set_swap(nz(m.swap()));
+        #[allow(deprecated)]
+        {
+            m.set_kernel(nz(m.kernel()));
+        }
+        m.set_kernel_tcp(nz(m.kernel_tcp()));
+    }
+    if let Some(c) = res.cpu_mut() {
+        c.set_shares(nzu(c.shares()));
+        c.set_quota(nz(c.quota()));
+        c.set_period(nzu(c.period()));
+        c.set_realtime_period(nzu(c.realtime_period()));
+        c.set_realtime_runtime(nz(c.realtime_runtime()));
+        let empty = |s: &Option<String>| s.clone().filter(|v| !v.is_empty());
+        let (cpus, mems) = (empty(c.cpus()), empty(c.mems()));
+        c.set_cpus(cpus);
+        c.set_mems(mems);
+    }
+    if let Some(b) = res.block_io_mut() {
+        b.set_weight(b.weight().filter(|w| *w != 0));
+    }
+    res
 }
 
 #[cfg(test)]

@@ -1,6 +1,7 @@
+use super::resource_flags;
 use super::CmdResult;
 use crate::cli::{EventsArgs, Global};
-use crate::host::{cgroup_verbs, resource_flags};
+use crate::host::cgroup_verbs;
 
 /// --stats prints one stats event; otherwise events stream until the container stops.
 pub fn run(g: &Global, a: &EventsArgs) -> CmdResult {

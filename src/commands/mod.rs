@@ -9,6 +9,7 @@ pub mod kill;
 pub mod list;
 pub mod pause;
 pub mod ps;
+pub mod resource_flags;
 pub mod resume;
 pub mod run;
 pub mod spec;

@@ -1,6 +1,7 @@
+use super::resource_flags;
 use super::CmdResult;
 use crate::cli::{Global, UpdateArgs};
-use crate::host::{cgroup_verbs, resource_flags};
+use crate::host::cgroup_verbs;
 
 /// As runc: with --resources, the JSON is all that is applied and the other flags are ignored.
 pub fn run(g: &Global, a: &UpdateArgs) -> CmdResult {

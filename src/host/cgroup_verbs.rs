@@ -10,9 +10,9 @@ use serde::Serialize;
 use serde_json::Value;
 use thiserror::Error;
 
+use crate::cgroups::conv::unset_zeros;
 use crate::cgroups::{stats::flat_keyed, Cgroup, CgroupError, Mode};
 use crate::host::lifecycle::{Container, LifecycleError};
-use crate::host::resource_flags::unset_zeros;
 use crate::state::{liveness, Status, StoreError};
 
 #[derive(Debug, Error)]

@@ -10,4 +10,3 @@ pub mod idmap;
 pub mod launch;
 pub mod lifecycle;
 pub mod nsenter;
-pub mod resource_flags;

@@ -173,38 +173,7 @@ pub fn from_flags(a: &UpdateArgs) -> Result<LinuxResources, FlagError> {
         b.set_weight(Some(w));
         res.set_block_io(Some(b));
     }
-    Ok(unset_zeros(res))
-}
-
-/// runc's update format uses 0 for "leave as is"; turn those into None before applying.
-pub fn unset_zeros(mut res: LinuxResources) -> LinuxResources {
-    let nz = |v: Option<i64>| v.filter(|x| *x != 0);
-    let nzu = |v: Option<u64>| v.filter(|x| *x != 0);
-    if let Some(m) = res.memory_mut() {
-        m.set_limit(nz(m.limit()));
-        m.set_reservation(nz(m.reservation()));
-        m.set_swap(nz(m.swap()));
-        #[allow(deprecated)]
-        {
-            m.set_kernel(nz(m.kernel()));
-        }
-        m.set_kernel_tcp(nz(m.kernel_tcp()));
-    }
-    if let Some(c) = res.cpu_mut() {
-        c.set_shares(nzu(c.shares()));
-        c.set_quota(nz(c.quota()));
-        c.set_period(nzu(c.period()));
-        c.set_realtime_period(nzu(c.realtime_period()));
-        c.set_realtime_runtime(nz(c.realtime_runtime()));
-        let empty = |s: &Option<String>| s.clone().filter(|v| !v.is_empty());
-        let (cpus, mems) = (empty(c.cpus()), empty(c.mems()));
-        c.set_cpus(cpus);
-        c.set_mems(mems);
-    }
-    if let Some(b) = res.block_io_mut() {
-        b.set_weight(b.weight().filter(|w| *w != 0));
-    }
-    res
+    Ok(crate::cgroups::conv::unset_zeros(res))
 }
 
 #[cfg(test)]
@@ -289,7 +258,7 @@ mod tests {
         let json = r#"{"memory":{"limit":0,"reservation":0,"swap":0},
             "cpu":{"shares":0,"quota":0,"period":0,"realtimeRuntime":0,"realtimePeriod":0,
                    "cpus":"","mems":""},"blockIO":{"weight":0}}"#;
-        let r = unset_zeros(serde_json::from_str(json).unwrap());
+        let r = crate::cgroups::conv::unset_zeros(serde_json::from_str(json).unwrap());
         let m = r.memory().unwrap();
         assert_eq!((m.limit(), m.reservation(), m.swap()), (None, None, None));
         let c = r.cpu().as_ref().unwrap();
