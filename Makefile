@@ -10,7 +10,7 @@ DEMO_DIR ?= build/demo
 
 # Debian packages: build (libseccomp, libselinux + libclang for its bindings) and test tools.
 APT_PKGS := build-essential pkg-config libseccomp-dev libselinux1-dev clang libclang-dev \
-            busybox-static jq util-linux procps strace
+            busybox-static jq util-linux procps strace uidmap
 
 .PHONY: all build install deps demo test unit lint integration probe clean bench bench-smoke test-clients ci test-vm layout
 
@@ -57,8 +57,11 @@ lint:
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --all-targets -- -D warnings
 
+# As root, then the rootless pass: the same tests with brick run by a normal user
+# (integration/rootless.sh; what cannot apply is in integration/rootless.skip, with why).
 integration: build probe
 	RUNTIME=$(BRICK) bash integration/run.sh
+	IT_ROOTLESS=1 RUNTIME=$(BRICK) bash integration/run.sh
 
 # The whole suite, as CI runs it.
 test: deps lint unit integration

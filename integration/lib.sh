@@ -76,11 +76,73 @@ make_bundle() {
     # Hard links keep this fast; the few files tests may rewrite are real copies.
     cp -al "$TEMPLATE_ROOTFS" "$b/rootfs"
     for f in etc/passwd etc/group; do
-        cp --remove-destination "$TEMPLATE_ROOTFS/$f" "$b/rootfs/$f"
+        cp --remove-destination --preserve=ownership "$TEMPLATE_ROOTFS/$f" "$b/rootfs/$f"
     done
     jq --arg cg "$CG_PREFIX-$(basename "$b")" '.linux.cgroupsPath = $cg' \
         "$IT_DIR/config.base.json" >"$b/config.json"
+    [ -z "${IT_ROOTLESS:-}" ] || rootless_bundle "$b"
 }
+
+# rootless_bundle DIR: the rootless pass's form of a bundle: a user namespace mapping the
+# user to root and container ids 1-65536 to its subordinate range; the bundle is the user's.
+rootless_bundle() {
+    cfg "$1" '.linux.namespaces += [{"type": "user"}]
+        | .linux.uidMappings = [{"containerID": 0, "hostID": $u, "size": 1},
+                                {"containerID": 1, "hostID": $su, "size": 65536}]
+        | .linux.gidMappings = [{"containerID": 0, "hostID": $g, "size": 1},
+                                {"containerID": 1, "hostID": $sg, "size": 65536}]' \
+        --argjson u "$IT_UID" --argjson g "$IT_GID" --argjson su "$IT_SUBUID" --argjson sg "$IT_SUBGID"
+    chown "$IT_UID:$IT_GID" "$1" "$1/config.json"
+}
+
+# ensure_test_user: the normal user rootless tests run the runtime as (IT_USER, default
+# brick-it), made once with subordinate id ranges; sets IT_UID IT_GID IT_SUBUID IT_SUBGID.
+ensure_test_user() {
+    IT_USER=${IT_USER:-brick-it}
+    if ! id "$IT_USER" >/dev/null 2>&1; then
+        useradd --create-home --shell /bin/sh "$IT_USER" 2>/dev/null || id "$IT_USER" >/dev/null || return 1
+    fi
+    IT_UID=$(id -u "$IT_USER")
+    IT_GID=$(id -g "$IT_USER")
+    # useradd gives a new user subordinate ranges (SUB_UID_COUNT); one made otherwise gets one.
+    if ! grep -q "^$IT_USER:" /etc/subuid || ! grep -q "^$IT_USER:" /etc/subgid; then
+        usermod --add-subuids 300000-365535 --add-subgids 300000-365535 "$IT_USER" || return 1
+    fi
+    IT_SUBUID=$(awk -F: -v u="$IT_USER" '$1 == u { print $2; exit }' /etc/subuid)
+    IT_SUBGID=$(awk -F: -v u="$IT_USER" '$1 == u { print $2; exit }' /etc/subgid)
+    export IT_USER IT_UID IT_GID IT_SUBUID IT_SUBGID
+}
+
+# as_user XDG ARGS...: the runtime run by the test user with XDG_RUNTIME_DIR=XDG and no --root.
+as_user() {
+    local xdg=$1
+    shift
+    _trace "(as $IT_USER) $RUNTIME_NAME $*"
+    (umask 022 && exec setpriv --reuid="$IT_UID" --regid="$IT_GID" --clear-groups \
+        env XDG_RUNTIME_DIR="$xdg" "$RUNTIME_REAL" "$@")
+}
+
+# user_bundle: a bundle for the test user's runtime (rootless_bundle's form), made the user's.
+user_bundle() {
+    local b
+    b=$(bundle_new)
+    [ -n "${IT_ROOTLESS:-}" ] || rootless_bundle "$b"
+    echo "$b"
+}
+
+# host_gid GID: the host's gid for container gid GID (rootless_bundle's map; else itself).
+host_gid() {
+    if [ -z "${IT_ROOTLESS:-}" ]; then echo "$1"
+    elif [ "$1" = 0 ]; then echo "$IT_GID"
+    else echo $((IT_SUBGID + $1 - 1)); fi
+}
+
+# user_owns PATH...: rootless, PATH (a host directory a test binds in) becomes the user's,
+# so the container's root can write it as root's tests do.
+user_owns() { [ -z "${IT_ROOTLESS:-}" ] || chown -R "$IT_UID:$IT_GID" "$@"; }
+
+# needs_root REASON: skip in the rootless pass (for a test that is root's by nature).
+needs_root() { [ -z "${IT_ROOTLESS:-}" ] || skip "rootless: $*"; }
 
 # cfg DIR 'jq-expression' [jq args...]: edit DIR/config.json in place.
 cfg() {

@@ -1,5 +1,7 @@
 #!/bin/bash
 # run.sh [PATTERN]: run brick's black-box integration suite (as root).
+# IT_ROOTLESS=1: the rootless pass, the runtime run by a normal user (rootless.sh); tests in
+# rootless.skip are reported skipped with the reason given there.
 # RUNTIME=/path/to/runtime picks the runtime (default ../target/release/brick); each test_*
 # function of tests/*.sh and security/*.sh (one file per attack) whose name matches PATTERN
 # (grep -E) runs in its own bash with a fresh temp dir and state root, then a leak check; a
@@ -35,6 +37,10 @@ export IT_DIR RUNTIME RUNTIME_NAME RUN_TMP RUNID TEMPLATE_ROOTFS PROBE
 
 # shellcheck source=lib.sh
 . "$IT_DIR/lib.sh"
+RUNTIME_REAL=$RUNTIME
+# shellcheck source=rootless.sh
+[ -n "${IT_ROOTLESS:-}" ] && { . "$IT_DIR/rootless.sh" || exit 2; }
+export RUNTIME_REAL
 
 test_files=("$IT_DIR"/tests/*.sh "$IT_DIR"/security/*.sh)
 for d in ${IT_EXTRA_TESTS:-}; do
@@ -59,15 +65,24 @@ for name in "${tests[@]}"; do
         continue
     fi
     idx=$((idx + 1))
+    if [ -n "${IT_ROOTLESS:-}" ] && reason=$(awk -v n="$name" '$1 == n { $1 = ""; sub(/^ /, ""); print; f = 1 } END { exit !f }' "$IT_DIR/rootless.skip"); then
+        echo "skip $name (rootless: $reason)"
+        skipped=$((skipped + 1))
+        continue
+    fi
     T=$RUN_TMP/t$idx
     STATE_ROOT=$T/state
     CG_PREFIX=/brick-it.$RUNID/t$idx
     TEST_NAME=$name
     TEST_IDX=$idx
     mkdir -p "$T"
+    # Rootless, the runtime (and the hooks it runs) write the state root and outputs here.
+    [ -n "${IT_ROOTLESS:-}" ] && chown "$IT_UID:$IT_GID" "$T"
     export T STATE_ROOT CG_PREFIX TEST_NAME TEST_IDX
     timeout -k 5 "$TEST_TIMEOUT" bash -c '
         set -eE -o pipefail
+        # Rootless, what the (root) test makes for the runtime must be the user'\''s to use too.
+        [ -z "${IT_ROOTLESS:-}" ] || umask 0
         trap '\''echo "FAILED COMMAND (exit $?): $BASH_COMMAND" >&3'\'' ERR
         . "$IT_DIR/lib.sh"
         while read -r f; do . "$f"; done <<<"$IT_TEST_FILES"

@@ -29,16 +29,18 @@ pub struct Global {
     /// Log format: text or json
     #[arg(long = "log-format", global = true, value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
-    /// Root directory for container state (should be on tmpfs)
-    #[arg(long, global = true, default_value = "/run/brick")]
-    pub root: PathBuf,
+    /// Root directory for container state (should be on tmpfs) [default: /run/brick, or
+    /// $XDG_RUNTIME_DIR/brick for a normal user]
+    #[arg(long = "root", global = true, value_name = "ROOT")]
+    pub root_dir: Option<PathBuf>,
     /// Use the systemd cgroup driver (cgroupsPath is "slice:prefix:name")
     #[arg(long = "systemd-cgroup", global = true)]
     pub systemd_cgroup: bool,
     /// crun's spelling of the cgroup driver choice: cgroupfs, systemd or disabled
     #[arg(long = "cgroup-manager", global = true, value_enum)]
     pub cgroup_manager: Option<CgroupManager>,
-    /// Accepted for runc compatibility (rootless mode is detected)
+    /// Rootless mode: true, false, or auto (detected: a non-root user, or root in a user
+    /// namespace that does not map every id)
     #[arg(
         long = "rootless",
         id = "global_rootless",

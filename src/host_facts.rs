@@ -24,6 +24,9 @@ pub struct HostFacts {
     pub last_cap: u8,
     /// uname's release, part of the seccomp cache key.
     pub kernel_release: String,
+    /// Who runs brick: a rootless container's id maps are checked against them.
+    pub euid: u32,
+    pub egid: u32,
 }
 
 impl HostFacts {
@@ -36,6 +39,8 @@ impl HostFacts {
             kernel_release: nix::sys::utsname::uname()
                 .map(|u| u.release().to_string_lossy().into_owned())
                 .unwrap_or_default(),
+            euid: crate::rootless::euid(),
+            egid: crate::rootless::egid(),
         })
     }
 

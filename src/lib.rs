@@ -25,6 +25,7 @@ pub mod validate;
 
 pub mod features;
 pub mod host_facts;
+pub mod rootless;
 pub mod spec_default;
 
 /// The newest runtime-spec version brick implements.

@@ -60,7 +60,7 @@ test_spec_rootless() {
     assert_jq "$c" '[.linux.namespaces[].type] | index("user") != null' true "rootless spec needs a user namespace"
     assert_jq "$c" '.linux.uidMappings | length > 0' true "rootless spec needs uidMappings"
     assert_jq "$c" '.linux.gidMappings | length > 0' true "rootless spec needs gidMappings"
-    assert_jq "$c" '.linux.uidMappings[0].hostID' "$(id -u)"
+    assert_jq "$c" '.linux.uidMappings[0].hostID' "${IT_UID:-$(id -u)}" "maps the caller's uid"
     _spec_to_runnable "$b"
     report "$b"
     assert_contains "$(jq_of "$out" .uid_map)" "0" "uid_map inside"

@@ -70,7 +70,7 @@ echo "vm: $(uname -r), SELinux $(getenforce), /sys/fs/cgroup is $(stat -fc %T /s
 for s in "$@"; do
     case $s in
     cgroup-v2)
-        suite cgroup-v2 "^test_(cgv2_.*|($V2_SHARED))\$"
+        suite cgroup-v2 "^test_(cgv2_.*|rootless_.*|($V2_SHARED))\$"
         # shellcheck disable=SC2046 # one name a word
         not_run $(grep -oE '^test_cgroup_[a-z0-9_]+' "$IT/tests/cgroups.sh" | grep -vxE "test_($V2_SHARED)") \
             "asserts v1 cgroup files; on v2 tests/cgroups_v2.sh covers it"

@@ -46,6 +46,10 @@ impl<'a> Freezer<'a> {
 
     /// Thaw and wait until the kernel reports the cgroup running.
     pub fn thaw(self) -> Result<(), CgroupError> {
+        // A cgroup that is not there holds nothing frozen (delete --force of what never made one).
+        if !self.dir().exists() {
+            return Ok(());
+        }
         self.request(false)?;
         for _ in 0..POLLS {
             if self.settled(false)? {
@@ -61,6 +65,9 @@ impl<'a> Freezer<'a> {
 
     /// Whether the cgroup has been asked to freeze (runc's "paused").
     pub fn is_frozen(self) -> Result<bool, CgroupError> {
+        if !self.dir().exists() {
+            return Ok(false);
+        }
         match self {
             Freezer::V1(dir) => Ok(read_file(dir, "freezer.state")? != "THAWED"),
             Freezer::V2(dir) => Ok(read_file(dir, "cgroup.freeze")? == "1"),

@@ -45,6 +45,10 @@ pub struct CgroupConfig {
     pub resources: Option<LinuxResources>,
     /// Allow rules appended after the spec's device rules: defaults, then linux.devices.
     pub device_extra: Vec<DeviceRule>,
+    /// Made by a rootless brick: a cgroup it may not write is done without (when nothing
+    /// was asked of it), and device rules are left out (the user namespace has no devices).
+    #[serde(default)]
+    pub rootless: bool,
 }
 
 /// Resolve linux.cgroupsPath and check every resource value that can be checked statically.
@@ -78,7 +82,47 @@ pub fn plan(
         systemd_unit,
         resources,
         device_extra,
+        rootless: false,
     })
+}
+
+/// The first resource linux.resources asks a cgroup for (device rules need none rootless:
+/// a user namespace cannot make device nodes), as "memory", "cpu", ….
+pub fn first_resource(r: Option<&LinuxResources>) -> Option<&'static str> {
+    let r = r?;
+    let set = [
+        ("memory", r.memory().is_some()),
+        ("cpu", r.cpu().is_some()),
+        ("pids", r.pids().is_some()),
+        ("blockIO", r.block_io().is_some()),
+        (
+            "hugepageLimits",
+            r.hugepage_limits().as_ref().is_some_and(|v| !v.is_empty()),
+        ),
+        ("network", r.network().is_some()),
+        ("rdma", r.rdma().as_ref().is_some_and(|m| !m.is_empty())),
+        (
+            "unified",
+            r.unified().as_ref().is_some_and(|m| !m.is_empty()),
+        ),
+    ];
+    set.into_iter().find(|(_, on)| *on).map(|(name, _)| name)
+}
+
+/// Whether `e` says this user may not make or write the cgroup (no delegation).
+pub fn is_denied(e: &CgroupError) -> bool {
+    use std::io::ErrorKind::{PermissionDenied, ReadOnlyFilesystem};
+    let io = |s: &std::io::Error| {
+        matches!(s.kind(), PermissionDenied | ReadOnlyFilesystem)
+            || s.raw_os_error() == Some(libc::EPERM)
+    };
+    match e {
+        CgroupError::Mkdir { source, .. } | CgroupError::Write { source, .. } => io(source),
+        CgroupError::Open { source, .. } => {
+            matches!(source, nix::errno::Errno::EACCES | nix::errno::Errno::EPERM)
+        }
+        _ => false,
+    }
 }
 
 /// A container's cgroup: one directory per v1 controller and/or one cgroup2 directory.
@@ -96,6 +140,9 @@ pub struct Cgroup {
     /// systemd driver is on; otherwise the cgroupfs driver makes the same path.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub systemd: Option<SystemdUnit>,
+    /// Made rootless: no device rules (see CgroupConfig::rootless).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub rootless: bool,
     /// Resources waiting for the scope, which systemd makes only once it has a pid (add_pid).
     #[serde(skip)]
     pending: RefCell<Option<LinuxResources>>,
@@ -115,6 +162,7 @@ impl Cgroup {
             v2: layout.v2_dir(&cfg.path),
             device_extra: cfg.device_extra.clone(),
             systemd: None,
+            rootless: cfg.rootless,
             pending: RefCell::new(None),
         }
     }
@@ -198,7 +246,7 @@ impl Cgroup {
             (Mode::V2, Some(dir)) => v2::apply(dir, res, update)?,
             _ => v1::apply(&self.v1, res, update)?,
         }
-        if !update || res.devices().is_some() {
+        if !self.rootless && (!update || res.devices().is_some()) {
             let rules = devices::build(res.devices().as_ref(), &self.device_extra)?;
             match (self.mode, &self.v2, self.v1.get("devices")) {
                 (Mode::V2, Some(dir), _) => bpf::apply(dir, &rules)?,
@@ -299,7 +347,8 @@ impl Cgroup {
             value: sig.to_string(),
             reason: "not a signal number",
         })?;
-        let Some(dir) = self.procs_dir() else {
+        // No directory, no process in it: a create killed before it made the cgroup.
+        let Some(dir) = self.procs_dir().filter(|d| d.exists()) else {
             return Ok(());
         };
         freeze::kill_all(dir, self.freezer(), self.v2.as_deref(), sig)

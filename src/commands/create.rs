@@ -5,7 +5,7 @@ use crate::host::create_flow;
 pub fn run(g: &Global, a: &CreateArgs) -> CmdResult {
     let bundle = a.opts.bundle.clone().unwrap_or_else(|| ".".into());
     crate::host::launch::launch(
-        &g.root,
+        &g.root(),
         &a.id,
         &bundle,
         &launch_options(g, &a.opts),

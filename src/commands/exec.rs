@@ -21,10 +21,11 @@ pub fn run(g: &Global, a: &ExecArgs) -> CmdResult {
         pid_file: a.pid_file.clone(),
         preserve_fds: a.preserve_fds,
         ignore_paused: a.ignore_paused,
+        rootless: g.is_rootless(),
     };
-    let cache = g.root.join(".seccomp-cache");
+    let cache = g.root().join(".seccomp-cache");
     Ok(exec_flow::exec(
-        &g.root,
+        &g.root(),
         &a.id,
         &opts,
         a.process.as_deref(),

@@ -4,6 +4,6 @@ use crate::host::lifecycle::Container;
 
 pub fn run(g: &Global, a: &KillArgs) -> CmdResult {
     let sig = crate::signals::parse(&a.signal)?;
-    Container::load(&g.root, &a.id)?.kill(sig, a.all)?;
+    Container::load(&g.root(), &a.id)?.kill(sig, a.all)?;
     Ok(0)
 }

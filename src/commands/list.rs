@@ -5,8 +5,8 @@ use crate::state::StoreError;
 
 pub fn run(g: &Global, a: &ListArgs) -> CmdResult {
     let mut states = Vec::new();
-    for id in crate::state::store::list_ids(&g.root)? {
-        match Container::peek(&g.root, &id) {
+    for id in crate::state::store::list_ids(&g.root())? {
+        match Container::peek(&g.root(), &id) {
             Ok(c) => states.push(c.oci_state()),
             // A container deleted while we list is simply not listed.
             Err(LifecycleError::Store(StoreError::NotExist(_))) => {}

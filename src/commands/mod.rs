@@ -23,6 +23,19 @@ use std::error::Error as StdError;
 /// A command's failure: its chain is printed after "brick: <verb>: ".
 pub type CmdResult = Result<i32, Box<dyn StdError + 'static>>;
 
+impl Global {
+    /// --root, or the default for who runs brick (rootless::default_state_root).
+    pub fn root(&self) -> std::path::PathBuf {
+        self.root_dir
+            .clone()
+            .unwrap_or_else(crate::rootless::default_state_root)
+    }
+
+    pub fn is_rootless(&self) -> bool {
+        crate::rootless::detect(self.rootless.as_deref())
+    }
+}
+
 /// Global options turned into what the launch needs.
 pub fn launch_options(g: &Global, opts: &crate::cli::CreateOpts) -> crate::plan::LaunchOptions {
     crate::plan::LaunchOptions {
@@ -31,6 +44,7 @@ pub fn launch_options(g: &Global, opts: &crate::cli::CreateOpts) -> crate::plan:
         preserve_fds: opts.preserve_fds,
         systemd_cgroup: g.systemd_cgroup || g.cgroup_manager == Some(CgroupManager::Systemd),
         no_cgroups: g.cgroup_manager == Some(CgroupManager::Disabled),
-        seccomp_cache: Some(g.root.join(".seccomp-cache")),
+        seccomp_cache: Some(g.root().join(".seccomp-cache")),
+        rootless: g.is_rootless(),
     }
 }

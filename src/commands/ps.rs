@@ -6,10 +6,10 @@ pub fn run(g: &Global, a: &PsArgs) -> CmdResult {
     if a.format == "json" {
         println!(
             "{}",
-            serde_json::to_string(&cgroup_verbs::pids(&g.root, &a.id)?)?
+            serde_json::to_string(&cgroup_verbs::pids(&g.root(), &a.id)?)?
         );
     } else {
-        print!("{}", cgroup_verbs::ps_table(&g.root, &a.id, &a.ps_args)?);
+        print!("{}", cgroup_verbs::ps_table(&g.root(), &a.id, &a.ps_args)?);
     }
     Ok(0)
 }

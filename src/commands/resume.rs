@@ -3,6 +3,6 @@ use crate::cli::{Global, IdArg};
 use crate::host::cgroup_verbs;
 
 pub fn run(g: &Global, a: &IdArg) -> CmdResult {
-    cgroup_verbs::resume(&g.root, &a.id)?;
+    cgroup_verbs::resume(&g.root(), &a.id)?;
     Ok(0)
 }

@@ -8,7 +8,7 @@ use crate::host::{exec_tty, foreground};
 pub fn run(g: &Global, a: &RunArgs) -> CmdResult {
     let bundle = a.opts.bundle.clone().unwrap_or_else(|| ".".into());
     let (dir, created, saved) = crate::host::launch::launch(
-        &g.root,
+        &g.root(),
         &a.id,
         &bundle,
         &launch_options(g, &a.opts),
@@ -48,7 +48,7 @@ pub fn run(g: &Global, a: &RunArgs) -> CmdResult {
         None => foreground::wait(created.pid, &set)?,
     };
     if !a.keep {
-        Container::load(&g.root, &a.id)?.delete(true)?;
+        Container::load(&g.root(), &a.id)?.delete(true)?;
     }
     Ok(code)
 }

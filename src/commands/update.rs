@@ -9,6 +9,6 @@ pub fn run(g: &Global, a: &UpdateArgs) -> CmdResult {
         Some(path) => cgroup_verbs::read_resources(path)?,
         None => resource_flags::from_flags(a)?,
     };
-    cgroup_verbs::update(&g.root, &a.id, &res)?;
+    cgroup_verbs::update(&g.root(), &a.id, &res)?;
     Ok(0)
 }

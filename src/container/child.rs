@@ -36,6 +36,8 @@ pub struct Child<'a, K> {
     pub report: Channel,
     pub cgroup: Option<Entry>,
     pub proc: Option<procfs::Proc>,
+    /// In a user namespace: the procfs writes need /proc/self owned by the process (below).
+    pub in_userns: bool,
     pub kind: K,
 }
 
@@ -48,6 +50,11 @@ impl<K: Kind> Common for Child<'_, K> {
     }
 
     fn open_procfs(&mut self, needed: bool) -> Step {
+        if needed && self.in_userns {
+            // A non-dumpable process's /proc/self belongs to the host's root, which the user
+            // namespace does not map: dumpable while only brick's code runs here.
+            procfs::set_dumpable(true)?;
+        }
         self.proc = procfs::Proc::open_if(needed)?;
         Ok(())
     }
@@ -91,8 +98,11 @@ impl<K: Kind> Common for Child<'_, K> {
         }
     }
 
-    fn close_procfs(&mut self) {
-        self.proc = None;
+    fn close_procfs(&mut self) -> Step {
+        if self.proc.take().is_some() && self.in_userns {
+            procfs::set_dumpable(false)?;
+        }
+        Ok(())
     }
 
     fn cloexec_from(&mut self, first: u32) -> Step {

@@ -135,6 +135,7 @@ fn process(
         report: Channel::from_fd(report),
         cgroup: Some(cgroup),
         proc: None,
+        in_userns: plan.join.iter().any(|(n, _)| *n == "user"),
         kind: Exec { plan, console },
     };
     sequence(&mut child, plan)
@@ -163,7 +164,7 @@ pub fn sequence<S: ExecSteps + ?Sized>(
     s.set_rlimits().at("rlimits")?;
     // LSM labels go to attr/exec, so they apply at execve and never confine brick itself.
     s.apply_labels().at("labels")?;
-    s.close_procfs();
+    s.close_procfs().at("procfs")?;
     // The same credential order as the init's (credentials.rs), then the late filter and execve.
     let exe = credentials::assume(s, p, 3 + plan.preserve_fds)?;
     credentials::execute(s, p, exe)

@@ -87,8 +87,8 @@ impl Common for Recorder {
     fn apply_labels(&mut self) -> Step {
         self.step("apply_labels")
     }
-    fn close_procfs(&mut self) {
-        self.calls.push("close_procfs");
+    fn close_procfs(&mut self) -> Step {
+        self.step("close_procfs")
     }
     fn cloexec_from(&mut self, _first: u32) -> Step {
         self.step("cloexec_from")
@@ -226,7 +226,7 @@ delegate_common! {
     join_session_keyring() -> Step;
     set_rlimits() -> Step;
     apply_labels() -> Step;
-    close_procfs() -> ();
+    close_procfs() -> Step;
     cloexec_from(first: u32) -> Step;
     resolve_exe(p: &ProcessPlan) -> Step<CString>;
     default_sigpipe() -> Step;

@@ -27,6 +27,8 @@ pub struct Handoff<'a> {
     pub seccomp: Option<&'a SeccompProgram>,
     /// The record create saved, which hooks' state is built from.
     pub saved: &'a Saved,
+    /// Bind sources opened on the host side (rootfs::open_sources).
+    pub sources: super::rootfs::Sources,
 }
 
 /// Entry point of the cloned child.
@@ -40,12 +42,14 @@ pub fn run(plan: &LaunchPlan, handoff: Handoff<'_>) -> Infallible {
         report: handoff.ch,
         cgroup: Some(handoff.cgroup),
         proc: None,
+        in_userns: plan.namespaces.in_userns,
         kind: Init {
             plan,
             saved: handoff.saved,
             gate: Some(handoff.gate),
             console: handoff.console,
             staged: None,
+            sources: Some(handoff.sources),
             pid: 0,
         },
     };
@@ -75,10 +79,11 @@ pub fn sequence<S: InitSteps + ?Sized>(
     s.arm_parent_death().at("init")?;
     // Into the cgroup first, while single-threaded: nothing below runs outside its limits.
     s.join_cgroup().at("cgroup")?;
-    // Not dumpable: nothing in the container may open /proc/<pid>/exe (brick) or ptrace us.
-    s.set_not_dumpable().at("init")?;
     // The parent writes id maps (a new user namespace needs them before anything else).
     s.wait_go().at("init")?;
+    // Not dumpable: nothing in the container may open /proc/<pid>/exe (brick) or ptrace us;
+    // after the maps, which a rootless parent writes only to a /proc/<pid> it still owns.
+    s.set_not_dumpable().at("init")?;
     // A mount namespace joined by path (a user namespace was joined before the clone).
     s.join_namespaces().at("namespaces")?;
     s.arm_parent_death().at("init")?;
@@ -120,7 +125,7 @@ pub fn sequence<S: InitSteps + ?Sized>(
     s.finalize_rootfs().at("rootfs")?;
     // LSM labels go to attr/exec, so they apply at execve and never confine brick itself.
     s.apply_labels().at("labels")?;
-    s.close_procfs();
+    s.close_procfs().at("procfs")?;
     // The fd sweep, argv[0], SIGPIPE, an early filter, the bounding set, the user, the
     // capabilities, the cwd, no_new_privs: the order exec shares.
     let exe = credentials::assume(s, p, 3 + plan.preserve_fds)?;

@@ -18,6 +18,8 @@ pub struct Init<'a> {
     pub gate: Option<OwnedFd>,
     pub console: Option<OwnedFd>,
     pub staged: Option<rootfs::Staged>,
+    /// Bind sources brick opened before the clone (rootfs/sources.rs), until prepare.
+    pub sources: Option<rootfs::Sources>,
     /// As the host sees it (from Go), for the state hooks read.
     pub pid: i32,
 }
@@ -54,13 +56,14 @@ impl Kind for Init<'_> {
 
 impl Child<'_, Init<'_>> {
     /// The fds this process works with: the channel, the gate, the console, its cgroup entry
-    /// and the --log file; every other fd it inherited is brick's.
+    /// the --log file and the opened bind sources; every other fd it inherited is brick's.
     fn used_fds(&self) -> Vec<RawFd> {
         let mut used = vec![self.report.as_fd().as_raw_fd()];
         used.extend(self.kind.gate.as_ref().map(|g| g.as_raw_fd()));
         used.extend(self.kind.console.as_ref().map(|c| c.as_raw_fd()));
         used.extend(self.cgroup.iter().flat_map(|c| c.raw_fds()));
         used.extend(crate::log::raw_fd());
+        used.extend(self.kind.sources.iter().flat_map(|s| s.raw_fds()));
         used
     }
 }
@@ -105,7 +108,8 @@ impl InitSteps for Child<'_, Init<'_>> {
     }
 
     fn prepare_mounts(&mut self) -> Step {
-        self.kind.staged = Some(rootfs::prepare(&self.kind.plan.rootfs)?);
+        let sources = self.kind.sources.take().unwrap_or_default();
+        self.kind.staged = Some(rootfs::prepare(&self.kind.plan.rootfs, sources)?);
         Ok(())
     }
 

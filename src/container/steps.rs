@@ -26,7 +26,7 @@ pub trait Common {
     fn set_rlimits(&mut self) -> Step;
     /// SELinux/AppArmor labels to attr/exec: they apply at execve.
     fn apply_labels(&mut self) -> Step;
-    fn close_procfs(&mut self);
+    fn close_procfs(&mut self) -> Step;
     fn cloexec_from(&mut self, first: u32) -> Step;
     fn resolve_exe(&mut self, p: &ProcessPlan) -> Step<CString>;
     fn default_sigpipe(&mut self) -> Step;

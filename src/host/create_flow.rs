@@ -2,7 +2,7 @@
 //! Any failure kills the child and removes the cgroup; launch.rs removes the state dir.
 
 use crate::cgroups::{Cgroup, CgroupError};
-use crate::container::init_flow;
+use crate::container::{init_flow, rootfs};
 use crate::error::{chain, describe_errno};
 use crate::host::{idmap, nsenter};
 use crate::ipc::gate::{self, GateError};
@@ -11,6 +11,7 @@ use crate::plan::LaunchPlan;
 use crate::process::{hooks, spawn};
 use crate::signals::describe_exit;
 use crate::state::{liveness, ContainerDir, Saved, Status};
+use nix::sched::CloneFlags;
 use nix::sys::signal::{kill, Signal};
 use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
 use nix::unistd::Pid;
@@ -23,6 +24,13 @@ use thiserror::Error;
 pub enum CreateError {
     #[error("cgroup")]
     Cgroup(#[from] CgroupError),
+    #[error("linux.resources.{resource}: rootless, and the cgroup is not delegated to uid {uid}")]
+    RootlessCgroup {
+        resource: &'static str,
+        uid: u32,
+        #[source]
+        source: CgroupError,
+    },
     #[error(transparent)]
     Gate(#[from] GateError),
     #[error("console socket {0:?}")]
@@ -33,6 +41,8 @@ pub enum CreateError {
     NoConsoleSocket,
     #[error("namespaces")]
     NsEnter(#[from] nsenter::NsEnterError),
+    #[error("rootfs")]
+    Sources(#[from] crate::container::rootfs::RootfsError),
     #[error("spawn")]
     Spawn(#[from] spawn::SpawnError),
     #[error("open the user namespace {0:?}")]
@@ -154,7 +164,30 @@ pub fn create(
     };
     saved.cgroup = prepared.as_ref().map(|p| p.record());
     dir.save(saved)?;
-    let cgroup = prepared.map(|p| p.make()).transpose()?;
+    let cgroup = match (prepared.map(|p| p.make()).transpose(), &plan.cgroup) {
+        (Err(e), Some(cfg)) if cfg.rootless && crate::cgroups::is_denied(&e) => {
+            match crate::cgroups::first_resource(cfg.resources.as_ref()) {
+                Some(resource) => {
+                    let uid = crate::rootless::euid();
+                    return Err(CreateError::RootlessCgroup {
+                        resource,
+                        uid,
+                        source: e,
+                    });
+                }
+                None => {
+                    crate::log::debug(&format!(
+                        "rootless: no cgroup of its own ({}): none was asked for",
+                        chain(&e)
+                    ));
+                    saved.cgroup = None;
+                    dir.save(saved)?;
+                    None
+                }
+            }
+        }
+        (made, _) => made?,
+    };
     let result = spawn_and_sync(plan, applied, dir, saved, console, cgroup.as_ref());
     match result {
         Ok(console) => Ok(Created {
@@ -198,10 +231,19 @@ fn spawn_and_sync(
         )),
         None => None,
     };
+    // In a user namespace the container's root may not search a source's parents: opened
+    // here instead, by root (a rootless brick may not clone mounts of the host namespace; its
+    // container's root is the user itself), unless a mount namespace is joined (its paths).
+    let ns = &plan.namespaces;
+    let host_side = ns.in_userns
+        && !plan.id_writer.rootless
+        && !ns.join.iter().any(|(f, _)| *f == CloneFlags::CLONE_NEWNS);
+    let sources = rootfs::open_sources(&plan.rootfs, host_side)?;
     let saved_ns = nsenter::enter(
         &plan.namespaces.parent_join,
         plan.namespaces.new_timens.as_ref(),
     )?;
+    let sources_slot = std::cell::RefCell::new(sources);
     // The init builds its hooks' state from the record saved so far (no pid yet).
     let hook_source = saved.clone();
     let init = || {
@@ -214,6 +256,7 @@ fn spawn_and_sync(
             cgroup: entry,
             seccomp: applied.seccomp.as_ref(),
             saved: &hook_source,
+            sources: std::mem::take(&mut *sources_slot.borrow_mut()),
         };
         init_flow::run(plan, handoff)
     };
@@ -263,7 +306,7 @@ fn sync(
     cloned_into_cgroup: bool,
 ) -> Result<(), CreateError> {
     if plan.namespaces.new_userns {
-        idmap::write_maps(pid, &plan.uid_map, &plan.gid_map)?;
+        idmap::write_maps(pid, &plan.uid_map, &plan.gid_map, plan.id_writer)?;
     }
     ch.send(&ToChild::Go { pid: pid.as_raw() })?;
     // The child put itself in its cgroup (cgroups::Entry); we do only what it could not.

@@ -59,6 +59,8 @@ pub struct ExecOptions {
     pub pid_file: Option<PathBuf>,
     pub preserve_fds: u32,
     pub ignore_paused: bool,
+    /// brick runs unprivileged: the user namespace is joined first (see to_join).
+    pub rootless: bool,
 }
 
 /// The namespace kinds, in the order they are joined: every kind but user first, while brick
@@ -85,13 +87,18 @@ pub struct NsIds {
 }
 
 /// The kinds to join, in NAMESPACES order: those where the init is elsewhere than brick
-/// (joining one's own user namespace is even an error).
-pub fn to_join(ids: &[NsIds]) -> Vec<(&'static str, CloneFlags)> {
-    NAMESPACES
+/// (joining one's own user namespace is even an error). Rootless, the user namespace comes
+/// first: only its root may enter the others, which it owns.
+pub fn to_join(ids: &[NsIds], rootless: bool) -> Vec<(&'static str, CloneFlags)> {
+    let mut join: Vec<_> = NAMESPACES
         .iter()
         .filter(|(name, _)| ids.iter().any(|i| i.name == *name && i.container != i.own))
         .copied()
-        .collect()
+        .collect();
+    if rootless {
+        join.sort_by_key(|(name, _)| *name != "user");
+    }
+    join
 }
 
 pub struct ExecPlan {
@@ -205,7 +212,7 @@ pub fn build(i: ExecInputs<'_>) -> Result<ExecPlan, ExecPlanError> {
         id: i.id.to_string(),
         console_size: proc_cfg.console_size(),
         process,
-        join: to_join(i.ns),
+        join: to_join(i.ns, i.opts.rootless),
         seccomp,
         console_socket: o.console_socket.clone(),
         detach: o.detach,

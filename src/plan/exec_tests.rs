@@ -156,8 +156,14 @@ fn only_foreign_namespaces_are_joined_user_last() {
         ns("net", 30, 30),
         ns("pid", 40, 41),
     ];
-    let names: Vec<_> = to_join(&ids).into_iter().map(|(n, _)| n).collect();
+    let names: Vec<_> = to_join(&ids, false).into_iter().map(|(n, _)| n).collect();
     assert_eq!(names, ["pid", "mnt", "user"]);
+    let rootless: Vec<_> = to_join(&ids, true).into_iter().map(|(n, _)| n).collect();
+    assert_eq!(
+        rootless,
+        ["user", "pid", "mnt"],
+        "rootless joins its user ns first"
+    );
 }
 
 #[test]

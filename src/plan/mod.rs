@@ -29,6 +29,13 @@ pub enum PlanError {
     Cgroup(#[from] crate::cgroups::CgroupError),
     #[error("process.apparmorProfile {0:?}: AppArmor is not enabled on this host")]
     NoApparmor(String),
+    #[error("linux.namespaces: rootless (uid {0}) needs a user namespace, and there is none")]
+    RootlessNoUserns(u32),
+    #[error(
+        "linux.resources.{resource}: rootless (uid {uid}) without a cgroup of its own: set \
+         linux.cgroupsPath to a cgroup v2 directory delegated to uid {uid}"
+    )]
+    RootlessResources { resource: &'static str, uid: u32 },
 }
 
 /// Options from the command line that shape the launch.
@@ -40,6 +47,8 @@ pub struct LaunchOptions {
     pub systemd_cgroup: bool,
     pub no_cgroups: bool,
     pub seccomp_cache: Option<PathBuf>,
+    /// brick runs unprivileged (rootless::detect): cgroups are best effort, maps need helpers.
+    pub rootless: bool,
 }
 
 /// Something the plan decided that the caller says (the plan itself logs nothing).
@@ -77,6 +86,8 @@ pub struct LaunchPlan {
     pub cgroup: Option<crate::cgroups::CgroupConfig>,
     pub uid_map: String,
     pub gid_map: String,
+    /// Who writes the maps, and how (host/idmap.rs).
+    pub id_writer: namespaces::MapWriter,
     pub hostname: Option<String>,
     pub domainname: Option<String>,
     /// linux.sysctl as (file under /proc, value), sorted by name.
@@ -142,6 +153,29 @@ fn plan_lsm(
     Ok((Vec::new(), notes))
 }
 
+/// A rootless container gets a cgroup only where one is named (linux.cgroupsPath, or the
+/// systemd driver); without, it runs in the caller's, which brick leaves alone.
+fn rootless_cgroup(
+    linux: &oci_spec::runtime::Linux,
+    id: &str,
+    systemd: bool,
+    uid: u32,
+    notes: &mut Vec<Note>,
+) -> Result<Option<crate::cgroups::CgroupConfig>, PlanError> {
+    if linux.cgroups_path().is_none() && !systemd {
+        if let Some(resource) = crate::cgroups::first_resource(linux.resources().as_ref()) {
+            return Err(PlanError::RootlessResources { resource, uid });
+        }
+        notes.push(Note::Debug(
+            "rootless: no linux.cgroupsPath, so no cgroup of its own".into(),
+        ));
+        return Ok(None);
+    }
+    let mut cfg = crate::cgroups::plan(Some(linux), id, systemd)?;
+    cfg.rootless = true;
+    Ok(Some(cfg))
+}
+
 pub fn build(
     id: &str,
     bundle: Bundle,
@@ -165,12 +199,15 @@ pub fn build(
         rootfs.mount_label = None;
     }
     let seccomp = linux.seccomp().as_ref().map(seccomp::plan).transpose()?;
-    let cgroup = if opts.no_cgroups {
-        None
-    } else {
-        Some(crate::cgroups::plan(Some(&linux), id, opts.systemd_cgroup)?)
-    };
     let (selinux_labels, mut notes) = plan_lsm(lsm, &process, &linux)?;
+    if opts.rootless && host.euid != 0 && !namespaces.in_userns {
+        return Err(PlanError::RootlessNoUserns(host.euid));
+    }
+    let cgroup = match (opts.no_cgroups, opts.rootless) {
+        (true, _) => None,
+        (false, false) => Some(crate::cgroups::plan(Some(&linux), id, opts.systemd_cgroup)?),
+        (false, true) => rootless_cgroup(&linux, id, opts.systemd_cgroup, host.euid, &mut notes)?,
+    };
     notes.extend(process.notes.iter().cloned());
     let mut sysctl: Vec<(String, String)> = linux
         .sysctl()
@@ -194,6 +231,11 @@ pub fn build(
         cgroup,
         uid_map: id_map(linux.uid_mappings().as_ref()),
         gid_map: id_map(linux.gid_mappings().as_ref()),
+        id_writer: namespaces::MapWriter {
+            rootless: opts.rootless,
+            euid: host.euid,
+            egid: host.egid,
+        },
         hostname: spec.hostname().clone().filter(|h| !h.is_empty()),
         domainname: spec.domainname().clone().filter(|h| !h.is_empty()),
         sysctl,

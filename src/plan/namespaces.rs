@@ -4,6 +4,15 @@ use nix::sched::CloneFlags;
 use oci_spec::runtime::{LinuxNamespaceType, Spec};
 use std::path::PathBuf;
 
+/// Who writes the id maps: root (or a user with CAP_SETUID over the namespace), or a normal
+/// user, who needs newuidmap/newgidmap for anything but its own id (host/idmap.rs).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct MapWriter {
+    pub rootless: bool,
+    pub euid: u32,
+    pub egid: u32,
+}
+
 #[derive(Debug, Clone)]
 pub struct NamespacePlan {
     /// Created by the clone itself, so that all are owned by a new user namespace if any.

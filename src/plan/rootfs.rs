@@ -47,8 +47,12 @@ pub enum RootfsPlanError {
     MissingSource { dst: PathBuf },
     #[error("mounts: mount on {dst:?} has no type")]
     MissingType { dst: PathBuf },
-    #[error("mounts: option {option:?} on {dst:?} (id-mapped mounts) is not available in brick")]
-    IdmapUnavailable { dst: PathBuf, option: String },
+    #[error("mounts: {option:?} on {dst:?}: only a bind mount can be id-mapped")]
+    IdmapNotBind { dst: PathBuf, option: &'static str },
+    #[error("mounts: {option:?} on {dst:?}: no uidMappings/gidMappings on the mount and no user namespace mappings in linux")]
+    IdmapNoMappings { dst: PathBuf, option: &'static str },
+    #[error("mounts: uidMappings/gidMappings on {dst:?} need both, and the option \"idmap\" or \"ridmap\"")]
+    IdmapMappingsAlone { dst: PathBuf },
     #[error("mounts: {fstype:?} on \"/proc\": only procfs (type \"proc\", or a bind of a procfs) may be mounted over /proc")]
     NotProcOverProc { fstype: String },
     #[error("mounts: {dst:?} is inside /proc, where only binds onto /proc/{{cpuinfo,diskstats,loadavg,meminfo,slabinfo,stat,swaps,uptime}} are allowed")]
@@ -86,6 +90,15 @@ pub enum MountKind {
     Fresh,
 }
 
+/// An id-mapped bind: the maps ("container host size" lines, as a user namespace takes them:
+/// a file owned by `container` on disk shows as `host`), and whether submounts are mapped too.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdmapPlan {
+    pub uid_map: String,
+    pub gid_map: String,
+    pub recursive: bool,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MountPlan {
     /// Source as written in the config, for messages and for fresh mounts.
@@ -110,6 +123,8 @@ pub struct MountPlan {
     pub remount: bool,
     /// Gets `context="<mountLabel>"` when SELinux is enabled.
     pub label: bool,
+    /// "idmap"/"ridmap": brick opens the source before the clone and id-maps it.
+    pub idmap: Option<IdmapPlan>,
 }
 
 impl MountPlan {
@@ -204,7 +219,7 @@ pub fn plan_rootfs(
         .as_deref()
         .unwrap_or_default()
         .iter()
-        .map(|m| plan_mount(m, bundle))
+        .map(|m| plan_mount_mapped(m, bundle, linux))
         .collect::<Result<Vec<_>, _>>()?;
     mounts.iter().try_for_each(check_proc)?;
     let rootfs_propagation = linux
@@ -299,6 +314,64 @@ fn clean_destination(dst: &Path) -> PathBuf {
         .collect()
 }
 
+/// "container host size" lines, as a user namespace's uid_map takes them.
+fn map_lines(maps: &[oci_spec::runtime::LinuxIdMapping]) -> String {
+    maps.iter()
+        .map(|m| format!("{} {} {}\n", m.container_id(), m.host_id(), m.size()))
+        .collect()
+}
+
+/// plan_mount, then the id map of an "idmap"/"ridmap" bind: the mount's own mappings, else
+/// the container's user namespace mappings (runtime-spec 1.2).
+fn plan_mount_mapped(
+    m: &Mount,
+    bundle: &Path,
+    linux: Option<&oci_spec::runtime::Linux>,
+) -> Result<MountPlan, RootfsPlanError> {
+    let mut p = plan_mount(m, bundle)?;
+    let dst = p.destination.clone();
+    let opts = m.options().as_deref().unwrap_or_default();
+    let option = match (
+        opts.iter().any(|o| o == "ridmap"),
+        opts.iter().any(|o| o == "idmap"),
+    ) {
+        (true, _) => Some("ridmap"),
+        (false, true) => Some("idmap"),
+        _ => None,
+    };
+    let own = (m.uid_mappings().as_deref(), m.gid_mappings().as_deref());
+    let Some(option) = option else {
+        if own.0.is_some() || own.1.is_some() {
+            return Err(RootfsPlanError::IdmapMappingsAlone { dst });
+        }
+        return Ok(p);
+    };
+    if !p.is_bind() {
+        return Err(RootfsPlanError::IdmapNotBind { dst, option });
+    }
+    let (uids, gids) = match own {
+        (Some(u), Some(g)) => (u, g),
+        (None, None) => (
+            linux
+                .and_then(|l| l.uid_mappings().as_deref())
+                .unwrap_or_default(),
+            linux
+                .and_then(|l| l.gid_mappings().as_deref())
+                .unwrap_or_default(),
+        ),
+        _ => return Err(RootfsPlanError::IdmapMappingsAlone { dst }),
+    };
+    if uids.is_empty() || gids.is_empty() {
+        return Err(RootfsPlanError::IdmapNoMappings { dst, option });
+    }
+    p.idmap = Some(IdmapPlan {
+        uid_map: map_lines(uids),
+        gid_map: map_lines(gids),
+        recursive: option == "ridmap",
+    });
+    Ok(p)
+}
+
 /// Plan one entry of config.json `mounts`.
 pub fn plan_mount(m: &Mount, bundle: &Path) -> Result<MountPlan, RootfsPlanError> {
     let dst = m.destination();
@@ -307,7 +380,7 @@ pub fn plan_mount(m: &Mount, bundle: &Path) -> Result<MountPlan, RootfsPlanError
     }
     let destination = clean_destination(dst);
     let options = m.options().as_deref().unwrap_or_default();
-    let parsed = parse_options(options, &destination)?;
+    let parsed = parse_options(options)?;
     let fstype = m.typ().clone().unwrap_or_default();
     let kind = if parsed.bind.is_some() || fstype == "bind" {
         MountKind::Bind {
@@ -352,6 +425,7 @@ pub fn plan_mount(m: &Mount, bundle: &Path) -> Result<MountPlan, RootfsPlanError
         // Not mqueue: its superblock is the IPC namespace's own, already made without
         // context=, so the kernel refuses one (EINVAL); the rootfs step labels its root instead.
         label: !is_bind && matches!(fstype.as_str(), "tmpfs" | "devpts"),
+        idmap: None,
         fstype,
         kind,
         flags: parsed.flags,

@@ -1,7 +1,5 @@
 //! Parsing of a mount's fstab-style option list into flags, attributes and data (runc's rules).
 
-use std::path::Path;
-
 use nix::mount::MsFlags;
 
 use super::{attr, MountAttr, RootfsPlanError, MS_NOSYMFOLLOW};
@@ -170,7 +168,7 @@ fn rec_atime_option(opt: &str) -> Option<u64> {
 }
 
 /// Parse an fstab-style option list the way runc does; unknown words become fs data.
-pub fn parse_options(options: &[String], dst: &Path) -> Result<ParsedOptions, RootfsPlanError> {
+pub fn parse_options(options: &[String]) -> Result<ParsedOptions, RootfsPlanError> {
     let mut p = ParsedOptions::default();
     for opt in options {
         let opt = opt.as_str();
@@ -205,12 +203,8 @@ pub fn parse_options(options: &[String], dst: &Path) -> Result<ParsedOptions, Ro
                 "remount" => p.remount = true,
                 // tmpcopyup only matters for overlay images; the mount itself is unchanged.
                 "tmpcopyup" | "" => {}
-                "idmap" | "ridmap" => {
-                    return Err(RootfsPlanError::IdmapUnavailable {
-                        dst: dst.to_path_buf(),
-                        option: opt.to_string(),
-                    })
-                }
+                // Id maps are planned from the whole mount entry (rootfs.rs).
+                "idmap" | "ridmap" => {}
                 other => p.data.push(other.to_string()),
             }
         }

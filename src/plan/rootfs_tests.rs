@@ -5,7 +5,7 @@ fn opts(list: &[&str]) -> Vec<String> {
 }
 
 fn parse(list: &[&str]) -> ParsedOptions {
-    parse_options(&opts(list), Path::new("/x")).expect("parse")
+    parse_options(&opts(list)).expect("parse")
 }
 
 fn spec(json: &str) -> Spec {
@@ -129,12 +129,61 @@ fn recursive_attrs() {
 }
 
 #[test]
-fn idmap_rejected_and_unknown_is_data() {
-    for o in ["idmap", "ridmap"] {
-        let e = parse_options(&opts(&[o]), Path::new("/m")).unwrap_err();
+fn unknown_options_are_data() {
+    assert_eq!(parse(&["newinstance", "ptmxmode=0666"]).data.len(), 2);
+}
+
+fn mapped(json: &str, linux: &str) -> Result<MountPlan, RootfsPlanError> {
+    let m: Mount = serde_json::from_str(json).expect("mount json");
+    let l: oci_spec::runtime::Linux = serde_json::from_str(linux).expect("linux json");
+    plan_mount_mapped(&m, Path::new("/bundle"), Some(&l))
+}
+
+#[test]
+fn idmap_takes_the_mounts_maps_else_the_containers() {
+    let own = r#"{"destination":"/m","type":"bind","source":"/src","options":["rbind","ridmap"],
+        "uidMappings":[{"containerID":1000,"hostID":0,"size":1}],
+        "gidMappings":[{"containerID":1000,"hostID":0,"size":1}]}"#;
+    let userns = r#"{"uidMappings":[{"containerID":0,"hostID":100000,"size":65536}],
+        "gidMappings":[{"containerID":0,"hostID":200000,"size":10}]}"#;
+    let m = mapped(own, userns).expect("plan");
+    let i = m.idmap.expect("id-mapped");
+    assert_eq!((i.uid_map.as_str(), i.recursive), ("1000 0 1\n", true));
+    let m = mapped(
+        r#"{"destination":"/m","type":"bind","source":"/src","options":["bind","idmap"]}"#,
+        userns,
+    )
+    .expect("plan");
+    let i = m.idmap.expect("id-mapped");
+    assert_eq!(i.uid_map, "0 100000 65536\n");
+    assert_eq!((i.gid_map.as_str(), i.recursive), ("0 200000 10\n", false));
+    assert!(mapped(
+        r#"{"destination":"/m","type":"bind","source":"/s","options":["bind"]}"#,
+        "{}"
+    )
+    .expect("plan")
+    .idmap
+    .is_none());
+}
+
+#[test]
+fn idmap_errors_name_the_mount() {
+    let cases = [
+        // No maps anywhere.
+        r#"{"destination":"/m","type":"bind","source":"/s","options":["bind","idmap"]}"#,
+        // Not a bind.
+        r#"{"destination":"/m","type":"tmpfs","source":"tmpfs","options":["idmap"]}"#,
+        // Maps without the option, and one kind of map alone.
+        r#"{"destination":"/m","type":"bind","source":"/s","options":["bind"],
+            "uidMappings":[{"containerID":0,"hostID":1,"size":1}],
+            "gidMappings":[{"containerID":0,"hostID":1,"size":1}]}"#,
+        r#"{"destination":"/m","type":"bind","source":"/s","options":["bind","idmap"],
+            "uidMappings":[{"containerID":0,"hostID":1,"size":1}]}"#,
+    ];
+    for c in cases {
+        let e = mapped(c, "{}").unwrap_err();
         assert!(e.to_string().contains("\"/m\""), "{e}");
     }
-    assert_eq!(parse(&["newinstance", "ptmxmode=0666"]).data.len(), 2);
 }
 
 #[test]

@@ -12,7 +12,10 @@ mod paths;
 mod pivot;
 mod proc_guard;
 mod resolve;
+mod sources;
 mod sys;
+
+pub use sources::{open_sources, Sources};
 
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::path::{Path, PathBuf};
@@ -50,6 +53,13 @@ pub enum RootfsError {
         src: String,
         dst: PathBuf,
         step: &'static str,
+        #[source]
+        source: Errno,
+    },
+    #[error("mounts: id-map {src:?} on {dst:?}: the kernel refused it (this filesystem, or a rootless brick, cannot be id-mapped)")]
+    Idmap {
+        src: String,
+        dst: PathBuf,
         #[source]
         source: Errno,
     },
@@ -114,15 +124,17 @@ pub enum RootfsError {
     },
 }
 
-/// What `prepare` leaves for `prepare_rest`: the bound rootfs and the first mount not made yet.
+/// What `prepare` leaves for `prepare_rest`: the bound rootfs, the first mount not made yet,
+/// and the sources brick opened before the clone that are still to be attached.
 pub struct Staged {
     root: OwnedFd,
     next: usize,
+    sources: Sources,
 }
 
 /// Before the cgroup join: set "/" propagation, bind the rootfs onto itself, and make the
 /// config mounts that come before the first cgroup mount.
-pub fn prepare(plan: &RootfsPlan) -> Result<Staged, RootfsError> {
+pub fn prepare(plan: &RootfsPlan, mut sources: Sources) -> Result<Staged, RootfsError> {
     let slash = Path::new("/");
     mount(
         None::<&str>,
@@ -153,15 +165,23 @@ pub fn prepare(plan: &RootfsPlan) -> Result<Staged, RootfsError> {
     }
     let root = bind_rootfs(&plan.rootfs)?;
     let next = mounts::first_cgroup_mount(plan);
-    mounts::mount_range(root.as_fd(), plan, 0..next)?;
-    Ok(Staged { root, next })
+    mounts::mount_range(root.as_fd(), plan, 0..next, &mut sources)?;
+    Ok(Staged {
+        root,
+        next,
+        sources,
+    })
 }
 
 /// After the cgroup join (and a new cgroup namespace): the remaining mounts, then /dev.
 pub fn prepare_rest(plan: &RootfsPlan, staged: Staged) -> Result<(), RootfsError> {
-    let Staged { root, next } = staged;
+    let Staged {
+        root,
+        next,
+        mut sources,
+    } = staged;
     let range = next..plan.mounts.len();
-    mounts::mount_range(root.as_fd(), plan, range)?;
+    mounts::mount_range(root.as_fd(), plan, range, &mut sources)?;
     dev::setup_dev(root.as_fd(), plan)
 }
 

@@ -19,12 +19,14 @@ pub fn mount_range(
     root: BorrowedFd<'_>,
     plan: &RootfsPlan,
     range: std::ops::Range<usize>,
+    sources: &mut super::Sources,
 ) -> Result<(), RootfsError> {
     // The plan dropped the label where SELinux is off.
     let label = plan.mount_label.as_deref();
     let guard = proc_guard::Guard::new(root, &plan.rootfs);
-    for m in &plan.mounts[range] {
-        mount_one(root, m, plan, label, &guard)?;
+    for i in range {
+        let m = &plan.mounts[i];
+        mount_one(root, m, plan, label, &guard, sources.take(i))?;
     }
     Ok(())
 }
@@ -44,6 +46,7 @@ fn mount_one(
     plan: &RootfsPlan,
     label: Option<&str>,
     guard: &proc_guard::Guard<'_>,
+    opened: Option<OwnedFd>,
 ) -> Result<(), RootfsError> {
     if m.remount {
         return remount(root, m);
@@ -51,8 +54,12 @@ fn mount_one(
     match &m.kind {
         MountKind::Bind { recursive } => {
             let src = m.bind_source.as_deref().unwrap_or(Path::new(""));
-            let tree =
-                source_tree(root, src, &plan.rootfs, *recursive).map_err(merr(m, "open_tree"))?;
+            // Opened by brick before the clone (sources.rs), or here.
+            let tree = match opened {
+                Some(t) => t,
+                None => source_tree(root, src, &plan.rootfs, *recursive)
+                    .map_err(merr(m, "open_tree"))?,
+            };
             let is_dir =
                 file_type(tree.as_fd()).map_err(merr(m, "fstat source"))? == SFlag::S_IFDIR;
             let create = if is_dir { Create::Dir } else { Create::File };

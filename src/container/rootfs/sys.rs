@@ -136,6 +136,10 @@ pub fn set_attr(
         propagation: (propagation & !MsFlags::MS_REC).bits(),
         userns_fd: 0,
     };
+    mount_setattr(fd, &raw, recursive)
+}
+
+fn mount_setattr(fd: BorrowedFd<'_>, raw: &MountAttrRaw, recursive: bool) -> Result<(), Errno> {
     let mut flags = libc::AT_EMPTY_PATH as libc::c_uint;
     if recursive {
         flags |= libc::AT_RECURSIVE as libc::c_uint;
@@ -147,7 +151,7 @@ pub fn set_attr(
             fd.as_raw_fd(),
             c"".as_ptr(),
             flags,
-            &raw as *const MountAttrRaw,
+            raw as *const MountAttrRaw,
             std::mem::size_of::<MountAttrRaw>(),
         )
     })
@@ -248,6 +252,18 @@ pub fn split_data(data: &str) -> Vec<&str> {
     out.push(&data[start..]);
     out.retain(|s| !s.is_empty());
     out
+}
+
+/// mount_setattr(MOUNT_ATTR_IDMAP) of the detached tree `fd` with the user namespace `userns`.
+pub fn set_idmap(fd: BorrowedFd<'_>, userns: BorrowedFd<'_>, recursive: bool) -> Result<(), Errno> {
+    const MOUNT_ATTR_IDMAP: u64 = 0x0010_0000;
+    let raw = MountAttrRaw {
+        attr_set: MOUNT_ATTR_IDMAP,
+        attr_clr: 0,
+        propagation: 0,
+        userns_fd: userns.as_raw_fd() as u64,
+    };
+    mount_setattr(fd, &raw, recursive)
 }
 
 #[cfg(test)]
