@@ -66,12 +66,15 @@ integration: build probe
 # The whole suite, as CI runs it.
 test: deps lint unit integration
 
-# podman (conmon), containerd (ctr + runc shim) and buildah driving brick end to end; each
-# suite installs its Debian packages and configures its client only through its own files.
+# podman (conmon), containerd (ctr + runc shim) and buildah driving brick end to end, then
+# rootless podman and buildah (run by a normal user); each suite installs its Debian packages
+# and configures its client only through its own files.
 test-clients: build
 	bash integration/clients/podman.sh
 	bash integration/clients/containerd.sh
 	bash integration/clients/buildah.sh
+	ROOTLESS=1 bash integration/clients/podman.sh
+	ROOTLESS=1 bash integration/clients/buildah.sh
 
 # SELinux enforcing + pure cgroup v2 (and v1) in a qemu VM built from Debian packages (cached
 # in VM_CACHE, default /var/cache/brick-vm): integration/vm/README.md.

@@ -14,14 +14,15 @@ pub fn detect(flag: Option<&str>) -> bool {
 }
 
 /// The default state root: /run/brick for root, `$XDG_RUNTIME_DIR/brick` for a normal user
-/// (`/run/user/UID/brick` when it is not set), so each user sees only their own containers.
+/// (`/run/user/UID/brick` when it is not set), so each user sees only their own containers;
+/// root of a user namespace (rootless podman's) takes XDG_RUNTIME_DIR when it is set.
 pub fn default_state_root() -> PathBuf {
-    if euid() == 0 {
-        return PathBuf::from("/run/brick");
-    }
-    match std::env::var_os("XDG_RUNTIME_DIR").filter(|d| !d.is_empty()) {
-        Some(d) => PathBuf::from(d).join("brick"),
-        None => PathBuf::from(format!("/run/user/{}/brick", euid())),
+    let xdg = std::env::var_os("XDG_RUNTIME_DIR").filter(|d| !d.is_empty());
+    match (euid(), xdg) {
+        (0, Some(d)) if in_partial_userns() => PathBuf::from(d).join("brick"),
+        (0, _) => PathBuf::from("/run/brick"),
+        (_, Some(d)) => PathBuf::from(d).join("brick"),
+        (uid, None) => PathBuf::from(format!("/run/user/{uid}/brick")),
     }
 }
 

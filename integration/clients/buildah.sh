@@ -7,6 +7,8 @@
 # imports a busybox OCI archive written here by hand; runs every case_* matching PATTERN
 # (grep -E); then removes containers, images, storage and mounts.
 # Output: `ok NAME` / `FAIL NAME` + trace / `skip NAME (why)`, then `N passed, N failed[, N skipped]`.
+# ROOTLESS=1: buildah (and so the runtime) run by a normal user (test-user.sh), as rootless
+# buildah runs: in its own user namespace, storage and runtime state the user's.
 set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=common.sh
@@ -19,7 +21,7 @@ IMG=localhost/busybox:latest
 [ -x "$RUNTIME" ] || { echo "buildah.sh: runtime not found: $RUNTIME" >&2; exit 2; }
 
 need=()
-for pair in buildah:buildah jq:jq timeout:coreutils; do
+for pair in buildah:buildah jq:jq timeout:coreutils newuidmap:uidmap setpriv:util-linux; do
     command -v "${pair%%:*}" >/dev/null 2>&1 || need+=("${pair#*:}")
 done
 [ -x /bin/busybox ] && ! ldd /bin/busybox >/dev/null 2>&1 || need+=(busybox-static)
@@ -82,7 +84,22 @@ export CONTAINERS_CONF=$D/containers.conf CONTAINERS_STORAGE_CONF=$D/storage.con
     CONTAINERS_REGISTRIES_CONF=$D/registries.conf TMPDIR=$D/tmp BUILDAH_ISOLATION=oci
 unset BUILDAH_RUNTIME
 
-b() { timeout -k 5 120 buildah --root "$D/root" --runroot "$D/runroot" --storage-driver overlay "$@"; }
+AS_USER=""
+STATE_ROOTS="/run/brick /run/runc"
+if [ -n "${ROOTLESS:-}" ]; then
+    # shellcheck source=../test-user.sh
+    . "$HERE/../test-user.sh"
+    ensure_test_user || exit 2
+    mkdir -p "$D/xdg" "$D/home"
+    chmod 700 "$D/xdg"
+    chown -R "$IT_UID:$IT_GID" "$D"
+    chown root:root "$WRAP"
+    AS_USER="setpriv --reuid=$IT_UID --regid=$IT_GID --clear-groups env HOME=$D/home XDG_RUNTIME_DIR=$D/xdg"
+    # The runtime runs as root of buildah's user namespace, with XDG_RUNTIME_DIR set.
+    STATE_ROOTS="$D/xdg/brick $D/xdg/runc"
+fi
+# shellcheck disable=SC2086 # AS_USER is a command prefix, split on purpose
+b() { timeout -k 5 120 $AS_USER buildah --root "$D/root" --runroot "$D/runroot" --storage-driver overlay "$@"; }
 
 cleanup_all() {
     b rm --all >/dev/null 2>&1
@@ -140,6 +157,7 @@ case_config_env_workdir_user() {
 case_volume() {
     from
     echo from-host >"$D/share/in"
+    [ -z "${ROOTLESS:-}" ] || chown -R "$IT_UID:$IT_GID" "$D/share"
     try brun -v "$D/share:/mnt" "$N" -- sh -c 'cat /mnt/in; echo from-ctr >/mnt/out'
     expect_eq "$out" from-host "read through the volume"
     expect_eq "$(cat "$D/share/out")" from-ctr "write through the volume"
@@ -179,11 +197,17 @@ EOF
     used_runtime $l
     [ "$(tail -n +"$l" "$ARGV" | grep -c ' create ')" -ge 2 ] || fail "expected a runtime create per RUN step"
     from localhost/brick-built:latest
-    local mp; mp=$(b mount "$N")
-    expect_eq "$(cat "$mp/built.txt")" built-by-run "file written by RUN, seen in the mounted image"
-    expect_eq "$(cat "$mp/uid.txt")" 0 "uid of RUN"
-    expect_eq "$(cat "$mp/combined.txt" | tr '\n' ' ')" "built-by-run from-context " "second RUN saw the first"
-    b umount "$N" >/dev/null
+    if [ -z "${ROOTLESS:-}" ]; then
+        local mp; mp=$(b mount "$N")
+        expect_eq "$(cat "$mp/built.txt")" built-by-run "file written by RUN, seen in the mounted image"
+        expect_eq "$(cat "$mp/uid.txt")" 0 "uid of RUN"
+        expect_eq "$(cat "$mp/combined.txt" | tr '\n' ' ')" "built-by-run from-context " "second RUN saw the first"
+        b umount "$N" >/dev/null
+    else
+        # Rootless, the image is mounted in buildah's own mount namespace: read it from there.
+        try b unshare sh -c 'cat "$(buildah --root "$1" --runroot "$2" mount "$3")/uid.txt"' _ "$D/root" "$D/runroot" "$N"
+        expect_eq "$out" 0 "uid of RUN, seen in the mounted image"
+    fi
     try brun "$N" -- cat /combined.txt
     expect_eq "$(echo $out)" "built-by-run from-context" "file read through buildah run"
     b rm "$N" >/dev/null; b rmi localhost/brick-built:latest >/dev/null
@@ -211,7 +235,7 @@ case_leftovers() {
     ids=$(grep -oE ' create .* ([^ ]+)$' "$ARGV" | awk '{print $NF}' | sort -u)
     [ -n "$ids" ] || skip "no runtime containers were made"
     for id in $ids; do
-        for root in /run/brick /run/runc; do [ -e "$root/$id" ] && left="$left state:$root/$id"; done
+        for root in $STATE_ROOTS; do [ -e "$root/$id" ] && left="$left state:$root/$id"; done
         # No cgroupsPath from buildah: the runtimes' defaults, /<id> (runc) and /brick/<id> (brick).
         for d in /sys/fs/cgroup/*/"$id" /sys/fs/cgroup/*/brick/"$id"; do [ -d "$d" ] && left="$left cgroup:$d"; done
     done
@@ -225,7 +249,7 @@ case_leftovers() {
 }
 
 export -f b brun try fail expect_eq expect_in skip from used_runtime argv_lines
-export D IMG WRAP ARGV RUNTIME
+export D IMG WRAP ARGV RUNTIME AS_USER STATE_ROOTS ROOTLESS IT_UID IT_GID
 
 cases=$(declare -F | awk '{print $3}' | grep '^case_' | grep -v '^case_leftovers$'; echo case_leftovers)
 # shellcheck disable=SC2086

@@ -231,8 +231,9 @@ pub fn build(
         cgroup,
         uid_map: id_map(linux.uid_mappings().as_ref()),
         gid_map: id_map(linux.gid_mappings().as_ref()),
+        // Root of a user namespace (rootless podman's) has CAP_SETUID there: writes directly.
         id_writer: namespaces::MapWriter {
-            rootless: opts.rootless,
+            rootless: opts.rootless && host.euid != 0,
             euid: host.euid,
             egid: host.egid,
         },
