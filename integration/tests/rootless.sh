@@ -166,3 +166,25 @@ test_rootless_idmap_is_refused_clearly() {
     assert_contains "$err" "\"/m\"" "names the mount"
     _no_state_left
 }
+
+test_rootless_joins_a_user_namespace_by_path() {
+    local b pid out_ns
+    _user_dirs
+    # A user namespace the user made (its own uid as root there), held by a helper.
+    setpriv --reuid="$IT_UID" --regid="$IT_GID" --clear-groups unshare --user --map-root-user /bin/sleep 60 &
+    pid=$!
+    helper_pid "$pid"
+    wait_own_ns "$pid" user
+    wait_until 10 "the helper's uid map" grep -q . "/proc/$pid/uid_map"
+    b=$(user_bundle)
+    cfg "$b" '.linux.namespaces |= map(if .type == "user" then .path = $p else . end)
+        | del(.linux.uidMappings, .linux.gidMappings)
+        | .mounts |= map(if .type == "devpts" then .options -= ["gid=5"] else . end)' --arg p "/proc/$pid/ns/user"
+    # (gid 5 is not mapped in a one-id namespace: devpts would refuse it, as with any runtime.)
+    _user_run "$b"
+    assert_ok "join the user's own user namespace by path"
+    out_ns=$(stat -L -c %i "/proc/$pid/ns/user")
+    assert_eq "$out_ns" "$(jq_of "$out" .ns.user)" "the container is in the joined user namespace"
+    assert_jq "$out" .ids.euid 0
+    assert_eq "0 $IT_UID 1" "$(jq_of "$out" .uid_map | tr -s ' ' | sed 's/^ //')" "the namespace's map"
+}
