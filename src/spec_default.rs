@@ -120,8 +120,10 @@ pub fn generate(rootless: bool, runc_default: bool) -> Value {
                     o.retain(|x| x != "gid=5");
                 }
             }
+            // Hardened: the host's cgroup and other mounts below /sys read-only too (rro).
+            let ro = if hardened { "rro" } else { "ro" };
             for m in ms.iter_mut().filter(|m| m["type"] == "sysfs") {
-                *m = json!({"destination": "/sys", "type": "none", "source": "/sys", "options": ["rbind", "nosuid", "noexec", "nodev", "ro"]});
+                *m = json!({"destination": "/sys", "type": "none", "source": "/sys", "options": ["rbind", "nosuid", "noexec", "nodev", ro]});
             }
         }
     }

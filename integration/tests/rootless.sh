@@ -51,6 +51,9 @@ test_rootless_spec_and_run_with_defaults() {
     assert_eq "0 $IT_UID 1" "$(jq_of "$out" .uid_map | tr -s ' ' | sed 's/^ //')" "the user's own uid is root inside"
     assert_jq "$out" .no_new_privs 1
     assert_jq "$out" '.seccomp' 2 "the default profile applies rootless"
+    # The host's /sys is bound, and what is mounted below it is read-only too (rro).
+    assert_mount_opt "$out" /sys ro
+    assert_mount_opt "$out" /sys/fs/cgroup ro
     assert_jq "$out" '.caps.bnd | ltrimstr("0") | length > 0' true
     # The user's own processes: kill, ps-less state, delete; no cgroup was made anywhere.
     local pid
