@@ -66,13 +66,14 @@ integration: build probe
 # The whole suite, as CI runs it.
 test: deps lint unit integration
 
-# podman (conmon), containerd (ctr + runc shim) and buildah driving brick end to end, then
+# podman (conmon), containerd (ctr + runc shim), buildah and Docker Engine driving brick end to end, then
 # rootless podman and buildah (run by a normal user); each suite installs its Debian packages
 # and configures its client only through its own files.
 test-clients: build
 	bash integration/clients/podman.sh
 	bash integration/clients/containerd.sh
 	bash integration/clients/buildah.sh
+	bash integration/clients/docker.sh
 	ROOTLESS=1 bash integration/clients/podman.sh
 	ROOTLESS=1 bash integration/clients/buildah.sh
 

@@ -107,9 +107,15 @@ fn open_dir(p: &Path) -> Result<OwnedFd, Errno> {
 /// and keeps a handle of it, and the child is killed (the handle keeps the namespace).
 fn userns_with(idmap: &IdmapPlan) -> Result<OwnedFd, Errno> {
     let (ready_r, ready_w) = nix::unistd::pipe2(OFlag::O_CLOEXEC)?;
-    // SAFETY: the child only makes raw syscalls (unshare, write, pause) and _exits.
+    let parent = nix::unistd::getpid().as_raw();
+    // SAFETY: the child only makes raw syscalls (prctl, unshare, write, pause) and _exits.
     let pid = match unsafe { nix::unistd::fork() }? {
         nix::unistd::ForkResult::Child => unsafe {
+            // It holds brick's fds (the locked state dir): it must not outlive brick.
+            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+            if libc::getppid() != parent {
+                libc::_exit(1);
+            }
             let ok = libc::unshare(libc::CLONE_NEWUSER) == 0;
             let b = [u8::from(ok)];
             libc::write(ready_w.as_raw_fd(), b.as_ptr().cast(), 1);
