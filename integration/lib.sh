@@ -7,10 +7,11 @@
 _trace() { echo "+ $*" >&3; }
 
 # rt ARGS...: run the runtime under test with the test's state root; remember pids it starts.
+# IT_SYSTEMD=1 (the VM's systemd boot) adds --systemd-cgroup: bundles name scopes (sd_prefix).
 rt() {
     _trace "$RUNTIME_NAME $*"
     local rc=0
-    "$RUNTIME" --root "$STATE_ROOT" "$@" || rc=$?
+    "$RUNTIME" ${IT_SYSTEMD:+--systemd-cgroup} --root "$STATE_ROOT" "$@" || rc=$?
     _track_after "$STATE_ROOT" "$@"
     [ $rc = 0 ] || echo "+ ($RUNTIME_NAME $1 ... exited $rc)" >&3
     return $rc
@@ -54,10 +55,23 @@ track_pid() { echo "$1 $(_starttime "$1")" >>"$T/.pids"; }
 # /brick/ID; the leak check and the cleanup then cover that path too.
 default_cgroup() { echo "$1" >>"$T/.default_cgroups"; }
 
+# sd_prefix: the systemd unit prefix of this test's scopes ("slice:prefix:name" cgroupsPath).
+sd_prefix() { echo "brick-it-$RUNID-t$TEST_IDX"; }
+
+# cg_rel B: bundle B's cgroup below /sys/fs/cgroup (its scope's under IT_SYSTEMD).
+cg_rel() {
+    if [ -n "${IT_SYSTEMD:-}" ]; then
+        echo "/system.slice/$(sd_prefix)-$(basename "$1").scope"
+    else
+        jq -r .linux.cgroupsPath "$1/config.json"
+    fi
+}
+
 # _test_cgroup_dirs: every cgroup directory this test's containers may have.
 _test_cgroup_dirs() {
     local id
     ls -d /sys/fs/cgroup/*/"${CG_PREFIX#/}"-* /sys/fs/cgroup/"${CG_PREFIX#/}"-* 2>/dev/null
+    ls -d /sys/fs/cgroup/system.slice/"$(sd_prefix)"-* 2>/dev/null
     [ -f "$T/.default_cgroups" ] || return 0
     while read -r id; do
         ls -d /sys/fs/cgroup/*/brick/"$id" /sys/fs/cgroup/brick/"$id" 2>/dev/null
@@ -78,8 +92,9 @@ make_bundle() {
     for f in etc/passwd etc/group; do
         cp --remove-destination --preserve=ownership "$TEMPLATE_ROOTFS/$f" "$b/rootfs/$f"
     done
-    jq --arg cg "$CG_PREFIX-$(basename "$b")" '.linux.cgroupsPath = $cg' \
-        "$IT_DIR/config.base.json" >"$b/config.json"
+    local cg="$CG_PREFIX-$(basename "$b")"
+    [ -z "${IT_SYSTEMD:-}" ] || cg="system.slice:$(sd_prefix):$(basename "$b")"
+    jq --arg cg "$cg" '.linux.cgroupsPath = $cg' "$IT_DIR/config.base.json" >"$b/config.json"
     [ -z "${IT_ROOTLESS:-}" ] || rootless_bundle "$b"
 }
 
@@ -399,6 +414,12 @@ leak_check() {
             fi
         fi
     done
+    # Scopes of this test's containers (systemd hosts): gone when their processes are.
+    if [ "$(cat /proc/1/comm 2>/dev/null)" = systemd ] &&
+        e=$(systemctl list-units --all --plain --no-legend "$(sd_prefix)-*" 2>/dev/null) && [ -n "$e" ]; then
+        echo "LEAK: systemd units left: $e"
+        bad=1
+    fi
     # v1 (and hybrid) hierarchies, then a pure cgroup2 mount at /sys/fs/cgroup.
     for e in $(_test_cgroup_dirs); do
         [ -d "$e" ] || continue

@@ -1,7 +1,8 @@
 #!/bin/bash
-# boot.sh [-t SECONDS] [-1] SHARE CMD [ARG...]: boot the test VM (qemu TCG), run CMD inside with
-# the host directory SHARE at /mnt/share (read-only, cwd), stream its output, exit with its status.
-# -1 boots with cgroup v1 (hybrid) instead of pure cgroup v2; -t bounds the whole boot
+# boot.sh [-t SECONDS] [-1] [-s] SHARE CMD [ARG...]: boot the test VM (qemu TCG), run CMD inside
+# with the host directory SHARE at /mnt/share (read-only, cwd), stream its output, exit with its
+# status. -1 boots with cgroup v1 (hybrid) instead of pure cgroup v2; -s boots systemd as PID 1
+# (brick-vm.target runs CMD) instead of brick's own init (guest/init); -t bounds the whole boot
 # (default VM_TIMEOUT or 900 s): a hang fails. VM_IMAGE names a built image directory (default:
 # build-image.sh builds or finds it); VM_KERNEL_ARGS adds kernel arguments (e.g. loglevel=7).
 # The image is never modified (snapshot=on): runs may overlap.
@@ -10,15 +11,17 @@ set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
 timeout_s=${VM_TIMEOUT:-900}
 cgroup=v2
-while getopts "t:1" o; do
+init=""
+while getopts "t:1s" o; do
     case $o in
     t) timeout_s=$OPTARG ;;
     1) cgroup=v1 ;;
+    s) init="brick.init=/lib/systemd/systemd systemd.unit=brick-vm.target" ;;
     *) exit 2 ;;
     esac
 done
 shift $((OPTIND - 1))
-[ $# -ge 2 ] || { echo "usage: boot.sh [-t SECONDS] [-1] SHARE CMD [ARG...]" >&2; exit 2; }
+[ $# -ge 2 ] || { echo "usage: boot.sh [-t SECONDS] [-1] [-s] SHARE CMD [ARG...]" >&2; exit 2; }
 share=$(cd "$1" && pwd) || exit 2
 shift
 image=${VM_IMAGE:-$("$HERE/build-image.sh")} || exit 2
@@ -45,7 +48,7 @@ trap 'exit 130' INT TERM
 } >"$ctl/cmd"
 : >"$ctl/out"
 
-args="console=ttyS0 quiet loglevel=4 panic=-1 security=selinux selinux=1 enforcing=1 ${VM_KERNEL_ARGS:-}"
+args="console=ttyS0 quiet loglevel=4 panic=-1 security=selinux selinux=1 enforcing=1 $init ${VM_KERNEL_ARGS:-}"
 if [ $cgroup = v2 ]; then
     args="$args systemd.unified_cgroup_hierarchy=1 cgroup_no_v1=all brick.cgroup=v2"
 else

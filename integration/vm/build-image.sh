@@ -10,7 +10,7 @@ VM_CACHE=${VM_CACHE:-/var/cache/brick-vm}
 MIRROR=${VM_MIRROR:-http://deb.debian.org/debian}
 GUEST_PKGS="linux-image-amd64 tiny-initramfs selinux-basics selinux-policy-default selinux-policy-dev
     selinux-policy-src policycoreutils selinux-utils busybox-static kmod jq strace keyutils procps
-    libseccomp2 make zstd uidmap"
+    libseccomp2 make zstd uidmap systemd dbus"
 # The modules the initramfs loads (with their dependencies): disk, root fs, shared directories.
 INITRD_MODS="virtio_pci virtio_blk ext4 9p 9pnet_virtio"
 
@@ -83,6 +83,10 @@ sed -i 's/^SELINUX=.*/SELINUX=enforcing/; s/^SELINUXTYPE=.*/SELINUXTYPE=default/
 
 log "guest init, initramfs, labels"
 install -m 0755 "$HERE/guest/init" "$root/sbin/init"
+# The systemd boot (boot.sh -s): systemd as PID 1 starts brick-vm.target, whose service runs
+# the host's command as guest/init does.
+install -m 0755 "$HERE/guest/brick-vm-run" "$root/usr/local/sbin/brick-vm-run"
+install -m 0644 "$HERE/guest/brick-vm.service" "$HERE/guest/brick-vm.target" "$root/etc/systemd/system/"
 echo brick-vm >"$root/etc/hostname"
 kver=$(find "$root/lib/modules" -mindepth 1 -maxdepth 1 -printf '%f\n' | sort -V | tail -1)
 ird=$work/initrd

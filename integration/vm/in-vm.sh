@@ -1,7 +1,7 @@
 #!/bin/bash
 # in-vm.sh SUITE...: run inside the test VM (boot.sh starts it from the shared repo): each SUITE
 # is one integration/run.sh run with integration/vm/tests added; then one summary line.
-# Suites: cgroup-v2, cgroup-v1, security, selinux (put selinux last: it ends with the AVC check
+# Suites: cgroup-v2, cgroup-v1, security, selinux, systemd (the systemd boot; put selinux last: it ends with the AVC check
 # over everything this boot ran). RUNTIME and PROBE as for run.sh.
 set -u
 VM_DIR=$(cd "$(dirname "$0")" && pwd)
@@ -78,6 +78,13 @@ for s in "$@"; do
     cgroup-v1) suite cgroup-v1 '^test_(cgroup_|cgv2_|ns_cgroup|dev_cgroup_)' ;;
     security) suite security '^test_sec_' ;;
     selinux) suite selinux '^test_selinux_' ;;
+    systemd) suite systemd '^test_systemd_' ;;
+    # The v2 cgroup tests again, every container under the systemd driver (IT_SYSTEMD).
+    cgroup-v2-systemd)
+        export IT_SYSTEMD=1
+        suite cgroup-v2-systemd '^test_cgv2_'
+        unset IT_SYSTEMD
+        ;;
     *)
         echo "in-vm.sh: unknown suite $s"
         fail=$((fail + 1))

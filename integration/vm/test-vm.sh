@@ -1,7 +1,8 @@
 #!/bin/bash
 # test-vm.sh: what `make test-vm` runs once brick and the probe are built: build the VM image if
-# it is missing, then boot it twice: SELinux enforcing + pure cgroup v2 (the cgroup, CVE and
-# SELinux suites), and cgroup v1 (the v1 cgroup tests). VM_V1=0 skips the v1 boot.
+# it is missing, then boot it three times: SELinux enforcing + pure cgroup v2 (the cgroup, CVE
+# and SELinux suites), the same with systemd as PID 1 (the systemd cgroup driver), and cgroup v1
+# (the v1 cgroup tests). VM_SYSTEMD=0 skips the systemd boot, VM_V1=0 the v1 one.
 # VM_SHARE (default: the repo) is shared with the VM; RUNTIME and PROBE must lie inside it.
 set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -38,6 +39,16 @@ t1=$(date +%s)
 "$HERE/boot.sh" -t "${VM_TIMEOUT_V2:-1500}" "$SHARE" env RUNTIME="$rt_in" PROBE="$probe_in" \
     bash "$vm_dir_in/in-vm.sh" $VM_SUITES || rc=1
 echo "test-vm: v2 boot ($VM_SUITES) took $(($(date +%s) - t1)) s"
+if [ "${VM_SYSTEMD:-1}" = 1 ]; then
+    # systemd as PID 1 (pure v2, SELinux enforcing): the systemd cgroup driver for real, then
+    # the v2 cgroup tests again with every container in a systemd scope.
+    t1=$(date +%s)
+    "$HERE/boot.sh" -s -t "${VM_TIMEOUT_SYSTEMD:-900}" "$SHARE" env RUNTIME="$rt_in" PROBE="$probe_in" \
+        bash "$vm_dir_in/in-vm.sh" systemd cgroup-v2-systemd || rc=1
+    echo "test-vm: systemd boot took $(($(date +%s) - t1)) s"
+else
+    echo "test-vm: skip the systemd boot (VM_SYSTEMD=0)"
+fi
 if [ "${VM_V1:-1}" = 1 ]; then
     t1=$(date +%s)
     "$HERE/boot.sh" -1 -t "${VM_TIMEOUT_V1:-900}" "$SHARE" env RUNTIME="$rt_in" PROBE="$probe_in" \

@@ -229,10 +229,9 @@ impl Cgroup {
             // A new v1 cpuset has no cpus or mems, and tasks cannot join it until it has.
             fill_cpuset(leaf)?;
         }
-        // Under systemd the ancestors are its slices: Delegate=yes enables the controllers.
-        if let (Mode::V2, Some((mount, _)), Some(leaf), None) =
-            (self.mode, &layout.unified, &self.v2, &self.systemd)
-        {
+        // Under systemd too: Delegate=yes turns on only what systemd delegates (not hugetlb,
+        // rdma, misc), so the rest are turned on down to the scope, as runc does.
+        if let (Mode::V2, Some((mount, _)), Some(leaf)) = (self.mode, &layout.unified, &self.v2) {
             v2::enable_controllers(mount, leaf)?;
         }
         match resources {

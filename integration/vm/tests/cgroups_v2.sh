@@ -10,7 +10,7 @@ v2_require() {
 }
 
 # v2dir B: bundle B's cgroup directory.
-v2dir() { echo "/sys/fs/cgroup$(jq -r .linux.cgroupsPath "$1/config.json")"; }
+v2dir() { echo "/sys/fs/cgroup$(cg_rel "$1")"; }
 
 # v2file B FILE: a file of bundle B's cgroup.
 v2file() { cat "$(v2dir "$1")/$2"; }
@@ -54,7 +54,7 @@ test_cgv2_resources() {
     else
         echo "no io.weight or io.bfq.weight here: the io weight is not checked" >&3
     fi
-    assert_contains "$(cat "/proc/$(pid_of "$id")/cgroup")" "0::$(jq -r .linux.cgroupsPath "$b/config.json")" \
+    assert_contains "$(cat "/proc/$(pid_of "$id")/cgroup")" "0::$(cg_rel "$b")" \
         "the process is in its cgroup"
     rt delete --force "$id"
 }
@@ -181,6 +181,7 @@ test_cgv2_clone_into_cgroup() {
     v2_require
     command -v strace >/dev/null || skip "no strace on this host"
     is_brick || skip "checks how brick spawns"
+    [ -z "${IT_SYSTEMD:-}" ] || skip "the systemd driver makes the scope with the pid after the clone (no CLONE_INTO_CGROUP)"
     b=$(bundle_new)
     args "$b" /bin/true
     run strace -f -e trace=clone3 -o "$T/strace" "$RUNTIME" --root "$STATE_ROOT" run -b "$b" "$(new_id)"
