@@ -89,22 +89,27 @@ pub fn plan(
 /// The first resource linux.resources asks a cgroup for (device rules need none rootless:
 /// a user namespace cannot make device nodes), as "memory", "cpu", ….
 pub fn first_resource(r: Option<&LinuxResources>) -> Option<&'static str> {
+    // An object with no field set (`"cpu": {}`, as some engines send) asks for nothing.
+    fn asked<T: Serialize>(v: &Option<T>) -> bool {
+        let empty = |j: &serde_json::Value| match j {
+            serde_json::Value::Null => true,
+            serde_json::Value::Object(m) => m.values().all(serde_json::Value::is_null),
+            serde_json::Value::Array(a) => a.is_empty(),
+            _ => false,
+        };
+        v.as_ref()
+            .is_some_and(|x| serde_json::to_value(x).map_or(true, |j| !empty(&j)))
+    }
     let r = r?;
     let set = [
-        ("memory", r.memory().is_some()),
-        ("cpu", r.cpu().is_some()),
-        ("pids", r.pids().is_some()),
-        ("blockIO", r.block_io().is_some()),
-        (
-            "hugepageLimits",
-            r.hugepage_limits().as_ref().is_some_and(|v| !v.is_empty()),
-        ),
-        ("network", r.network().is_some()),
-        ("rdma", r.rdma().as_ref().is_some_and(|m| !m.is_empty())),
-        (
-            "unified",
-            r.unified().as_ref().is_some_and(|m| !m.is_empty()),
-        ),
+        ("memory", asked(r.memory())),
+        ("cpu", asked(r.cpu())),
+        ("pids", asked(r.pids())),
+        ("blockIO", asked(r.block_io())),
+        ("hugepageLimits", asked(r.hugepage_limits())),
+        ("network", asked(r.network())),
+        ("rdma", asked(r.rdma())),
+        ("unified", asked(r.unified())),
     ];
     set.into_iter().find(|(_, on)| *on).map(|(name, _)| name)
 }

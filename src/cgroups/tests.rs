@@ -99,3 +99,21 @@ fn empty_cpusets_fill_from_the_nearest_filled_ancestor() {
     }
     std::fs::remove_dir_all(&root).unwrap();
 }
+
+#[test]
+fn only_a_resource_with_a_value_asks_for_a_cgroup() {
+    let r = |j: serde_json::Value| -> LinuxResources { serde_json::from_value(j).unwrap() };
+    let none = r(
+        serde_json::json!({"devices": [{"allow": false, "access": "rwm"}], "cpu": {}, "memory": {}}),
+    );
+    assert_eq!(
+        first_resource(Some(&none)),
+        None,
+        "devices and empty objects ask for nothing"
+    );
+    let mem = r(serde_json::json!({"cpu": {}, "memory": {"limit": 1048576}}));
+    assert_eq!(first_resource(Some(&mem)), Some("memory"));
+    let pids = r(serde_json::json!({"pids": {"limit": 10}}));
+    assert_eq!(first_resource(Some(&pids)), Some("pids"));
+    assert_eq!(first_resource(None), None);
+}

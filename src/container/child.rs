@@ -36,8 +36,9 @@ pub struct Child<'a, K> {
     pub report: Channel,
     pub cgroup: Option<Entry>,
     pub proc: Option<procfs::Proc>,
-    /// In a user namespace: the procfs writes need /proc/self owned by the process (below).
-    pub in_userns: bool,
+    /// Made dumpable for its procfs writes (a new user namespace's init, which nothing else
+    /// is in yet); never an exec'd process, which the container's own could then ptrace.
+    pub dumpable_for_procfs: bool,
     pub kind: K,
 }
 
@@ -50,7 +51,7 @@ impl<K: Kind> Common for Child<'_, K> {
     }
 
     fn open_procfs(&mut self, needed: bool) -> Step {
-        if needed && self.in_userns {
+        if needed && self.dumpable_for_procfs {
             // A non-dumpable process's /proc/self belongs to the host's root, which the user
             // namespace does not map: dumpable while only brick's code runs here.
             procfs::set_dumpable(true)?;
@@ -99,7 +100,7 @@ impl<K: Kind> Common for Child<'_, K> {
     }
 
     fn close_procfs(&mut self) -> Step {
-        if self.proc.take().is_some() && self.in_userns {
+        if self.proc.take().is_some() && self.dumpable_for_procfs {
             procfs::set_dumpable(false)?;
         }
         Ok(())

@@ -135,7 +135,8 @@ fn process(
         report: Channel::from_fd(report),
         cgroup: Some(cgroup),
         proc: None,
-        in_userns: plan.join.iter().any(|(n, _)| *n == "user"),
+        // The container's processes run: a dumpable moment would let them ptrace brick's code.
+        dumpable_for_procfs: false,
         kind: Exec { plan, console },
     };
     sequence(&mut child, plan)

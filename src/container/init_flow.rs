@@ -42,7 +42,7 @@ pub fn run(plan: &LaunchPlan, handoff: Handoff<'_>) -> Infallible {
         report: handoff.ch,
         cgroup: Some(handoff.cgroup),
         proc: None,
-        in_userns: plan.namespaces.in_userns,
+        dumpable_for_procfs: plan.namespaces.new_userns,
         kind: Init {
             plan,
             saved: handoff.saved,
