@@ -5,8 +5,9 @@
 # RUNTIME=/path/to/runtime (default ../../target/release/brick). docker.io is not installed:
 # its package is downloaded (cached in DOCKER_CACHE, default /var/cache/brick-docker) and
 # unpacked, so no service starts and nothing of the host's is configured. The suite's dockerd
-# has its data, exec root, socket and containerd namespace in a temp dir, no bridge and no
-# iptables (the host's network is left alone), the cgroupfs driver with its own cgroup parent.
+# has its data, exec root, socket and containerd namespace in a temp dir, and runs in a network
+# namespace of its own, so its docker0 bridge and iptables rules never touch the host's
+# network; the cgroupfs driver with its own cgroup parent.
 # It imports a busybox image made here, runs every case_* matching PATTERN (grep -E), then
 # removes everything and stops the daemon by pid.
 # Output: `ok NAME` / `FAIL NAME` + trace / `skip NAME (why)`, then `N passed, N failed[, N skipped]`.
@@ -22,7 +23,8 @@ CACHE=${DOCKER_CACHE:-/var/cache/brick-docker}
 [ "$(id -u)" = 0 ] || { echo "docker.sh: must run as root" >&2; exit 2; }
 [ -x "$RUNTIME" ] || { echo "docker.sh: runtime not found: $RUNTIME" >&2; exit 2; }
 # dockerd's own dependencies (containerd, runc for its default runtime, its libraries).
-clients_need containerd:containerd runc:runc python3:python3 jq:jq timeout:coreutils || exit 2
+clients_need containerd:containerd runc:runc iptables:iptables unshare:util-linux python3:python3 \
+    jq:jq timeout:coreutils || exit 2
 for lib in libdevmapper.so.1.02.1:libdevmapper1.02.1 libsystemd.so.0:libsystemd0; do
     ldconfig -p | grep -q "${lib%%:*}" || clients_need "no-${lib%%:*}:${lib#*:}" || exit 2
 done
@@ -65,11 +67,7 @@ cat >"$D/daemon.json" <<EOF
   "exec-root": "$D/exec",
   "pidfile": "$D/docker.pid",
   "hosts": ["unix://$D/docker.sock"],
-  "bridge": "none",
-  "iptables": false,
   "ip6tables": false,
-  "ip-forward": false,
-  "ip-masq": false,
   "userland-proxy": false,
   "cgroup-parent": "/$CGP",
   "exec-opts": ["native.cgroupdriver=cgroupfs"],
@@ -109,7 +107,8 @@ trap cleanup_all EXIT
 trap 'exit 130' INT TERM
 
 clients_image "$D" >/dev/null || { echo "docker.sh: image build failed" >&2; exit 2; }
-"$DOCKERD" --config-file "$D/daemon.json" >"$D/dockerd.log" 2>&1 &
+# Its own network namespace: docker0, its iptables rules and ip_forward are that namespace's.
+unshare --net -- "$DOCKERD" --config-file "$D/daemon.json" >"$D/dockerd.log" 2>&1 &
 DOCKERD_PID=$!
 for _ in $(seq 300); do "$DOCKER_BIN" version >/dev/null 2>&1 && break; sleep 0.1; done
 "$DOCKER_BIN" version >/dev/null 2>&1 || { echo "docker.sh: dockerd did not start" >&2; tail -20 "$D/dockerd.log" >&2; exit 2; }
@@ -284,7 +283,14 @@ case_network_none() {
     expect_eq "$(drun --rm "$IMG" ls /sys/class/net | xargs)" lo "interfaces with --network none"
 }
 case_network_bridge() {
-    skip "this suite's dockerd runs without a bridge or iptables, so the host's network is left alone"
+    try dk run --runtime "$RT" --rm --network bridge "$IMG" \
+        sh -c 'ip -4 addr show eth0 | grep -o "inet [0-9.]*"; ip route | grep default; ping -c 1 -W 5 172.17.0.1 >/dev/null && echo gw-ok'
+    expect_eq "$rc" 0 "run on the default bridge"
+    expect_in "$out" "inet 172.17." "an address on docker0's network"
+    expect_in "$out" "default via 172.17.0.1" "the bridge is the default route"
+    expect_in "$out" gw-ok "the bridge answers"
+    ip link show docker0 >/dev/null 2>&1 && fail "a docker0 appeared on the host"
+    return 0
 }
 case_leftovers() {
     dk rm -f $(dk ps -aq) >/dev/null 2>&1 || true
