@@ -217,3 +217,15 @@ test_ns_user_exec_joins_the_cgroups() {
 " "the exec process is not in its init's cgroups"
     rt delete --force "$id"
 }
+
+# With a new user namespace the IPC namespace is made as that namespace's root: mqueue's root
+# (and so its SELinux label, its files) belongs to a mapped id, not the host's root.
+test_ns_userns_mqueue_belongs_to_the_container() {
+    local b
+    b=$(bundle_new)
+    # (the rootless pass's bundles have their user namespace already)
+    [ -n "${IT_ROOTLESS:-}" ] || _ns_userns "$b"
+    args "$b" /bin/probe stat /dev/mqueue
+    report "$b"
+    assert_jq "$out" '"\(.uid):\(.gid)"' "0:0" "/dev/mqueue's root is the container root's"
+}

@@ -10,7 +10,7 @@ VM_CACHE=${VM_CACHE:-/var/cache/brick-vm}
 MIRROR=${VM_MIRROR:-http://deb.debian.org/debian}
 GUEST_PKGS="linux-image-amd64 tiny-initramfs selinux-basics selinux-policy-default selinux-policy-dev
     selinux-policy-src policycoreutils selinux-utils busybox-static kmod jq strace keyutils procps
-    libseccomp2 make zstd uidmap systemd dbus"
+    libseccomp2 make zstd uidmap systemd dbus podman crun runc catatonit slirp4netns tmux python3"
 # The modules the initramfs loads (with their dependencies): disk, root fs, shared directories.
 INITRD_MODS="virtio_pci virtio_blk ext4 9p 9pnet_virtio"
 

@@ -31,18 +31,24 @@ add_counts() {
     skipped=$((skipped + ${s:-0}))
 }
 
-# suite NAME PATTERN: one run.sh run; its output streams, its summary line is counted.
+# suite NAME PATTERN: one run.sh run (see client).
 suite() {
-    local name=$1 pattern=$2 log start rc
+    client "$1" bash "$IT/run.sh" "$2"
+}
+
+# client NAME CMD...: one runner (run.sh, or a client suite: the same output form); its output
+# streams, its summary line is counted, and a run with no test in it is a failure.
+client() {
+    local name=$1 log start rc summary
+    shift
     log=$(mktemp /tmp/brick-vm-suite.XXXX)
     start=$(date +%s)
-    echo "== suite $name (pattern: $pattern)"
-    bash "$IT/run.sh" "$pattern" | tee "$log"
+    echo "== suite $name ($*)"
+    "$@" | tee "$log"
     rc=${PIPESTATUS[0]}
-    local summary
     summary=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$log" | tail -1)
     if [ -z "$summary" ]; then
-        echo "suite $name: run.sh exited $rc without a summary"
+        echo "suite $name: exited $rc without a summary"
         fail=$((fail + 1))
         summary="(no summary)"
     elif [ "$(grep -cE '^(ok|FAIL|skip) ' "$log")" = 0 ]; then
@@ -80,6 +86,8 @@ for s in "$@"; do
     selinux) suite selinux '^test_selinux_' ;;
     systemd) suite systemd '^test_systemd_' ;;
     # The v2 cgroup tests again, every container under the systemd driver (IT_SYSTEMD).
+    # podman as a systemd host runs it: its systemd cgroup manager, SELinux labels on.
+    podman-systemd) client podman-systemd env PODMAN_CGROUP_MANAGER=systemd bash "$IT/clients/podman.sh" ;;
     cgroup-v2-systemd)
         export IT_SYSTEMD=1
         suite cgroup-v2-systemd '^test_cgv2_'

@@ -40,11 +40,12 @@ t1=$(date +%s)
     bash "$vm_dir_in/in-vm.sh" $VM_SUITES || rc=1
 echo "test-vm: v2 boot ($VM_SUITES) took $(($(date +%s) - t1)) s"
 if [ "${VM_SYSTEMD:-1}" = 1 ]; then
-    # systemd as PID 1 (pure v2, SELinux enforcing): the systemd cgroup driver for real, then
-    # the v2 cgroup tests again with every container in a systemd scope.
+    # systemd as PID 1 (pure v2, SELinux enforcing): the systemd cgroup driver for real, the
+    # v2 cgroup tests again with every container in a systemd scope, podman as such a host
+    # runs it (its systemd cgroup manager, SELinux labels).
     t1=$(date +%s)
     "$HERE/boot.sh" -s -t "${VM_TIMEOUT_SYSTEMD:-900}" "$SHARE" env RUNTIME="$rt_in" PROBE="$probe_in" \
-        bash "$vm_dir_in/in-vm.sh" systemd cgroup-v2-systemd || rc=1
+        bash "$vm_dir_in/in-vm.sh" systemd cgroup-v2-systemd podman-systemd || rc=1
     echo "test-vm: systemd boot took $(($(date +%s) - t1)) s"
 else
     echo "test-vm: skip the systemd boot (VM_SYSTEMD=0)"

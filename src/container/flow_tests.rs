@@ -168,6 +168,9 @@ impl InitSteps for Recorder {
     fn new_cgroupns(&mut self) -> Step {
         self.step("new_cgroupns")
     }
+    fn new_ipcns(&mut self) -> Step {
+        self.step("new_ipcns")
+    }
     fn prepare_rest_mounts(&mut self) -> Step {
         self.step("prepare_rest_mounts")
     }
@@ -330,6 +333,14 @@ fn init_order_with_no_new_privs() {
     // Re-armed after each credential change: the join, ns root, the user switch.
     assert_eq!(r.positions("arm_parent_death").len(), 3, "{:?}", r.calls);
     assert!(r.before("become_ns_root", "prepare_mounts"));
+    assert!(
+        r.before("become_ns_root", "new_ipcns"),
+        "the IPC ns as the user ns's root"
+    );
+    assert!(
+        r.before("new_ipcns", "prepare_mounts"),
+        "mqueue is mounted in it"
+    );
     assert!(
         !r.calls.contains(&"report_mounted"),
         "no runtime hooks, no Mounted"

@@ -90,6 +90,8 @@ pub fn sequence<S: InitSteps + ?Sized>(
     // Root of the user namespace (new or joined) owns what we create from here on.
     s.become_ns_root().at("user")?;
     s.arm_parent_death().at("init")?;
+    // With a new user namespace, the IPC namespace as its root: mqueue's root is then ours.
+    s.new_ipcns().at("namespaces")?;
     // Mounts before the first cgroup mount overlap what the parent still does for the cgroup
     // (systemd's scope, a clone(2) fallback); nothing here runs container code or forks.
     s.prepare_mounts().at("rootfs")?;

@@ -125,6 +125,10 @@ impl InitSteps for Child<'_, Init<'_>> {
         }
     }
 
+    fn new_ipcns(&mut self) -> Step {
+        Ok(namespaces::new_ipcns(self.kind.plan.namespaces.late_ipcns)?)
+    }
+
     fn new_cgroupns(&mut self) -> Step {
         Ok(namespaces::new_cgroupns(
             self.kind.plan.namespaces.new_cgroupns,

@@ -14,6 +14,8 @@ pub enum NamespaceError {
     Join(PathBuf, #[source] nix::errno::Errno),
     #[error("new cgroup namespace")]
     Cgroupns(#[source] nix::errno::Errno),
+    #[error("new IPC namespace")]
+    Ipcns(#[source] nix::errno::Errno),
     #[error("sethostname {0:?}")]
     Hostname(String, #[source] nix::errno::Errno),
     #[error("setdomainname {0:?}")]
@@ -24,6 +26,13 @@ pub fn join(list: &[(CloneFlags, PathBuf)]) -> Result<(), NamespaceError> {
     for (flag, path) in list {
         let f = File::open(path).map_err(|e| NamespaceError::Open(path.clone(), e))?;
         setns(f.as_fd(), *flag).map_err(|e| NamespaceError::Join(path.clone(), e))?;
+    }
+    Ok(())
+}
+
+pub fn new_ipcns(wanted: bool) -> Result<(), NamespaceError> {
+    if wanted {
+        unshare(CloneFlags::CLONE_NEWIPC).map_err(NamespaceError::Ipcns)?;
     }
     Ok(())
 }

@@ -55,6 +55,7 @@ pub trait InitSteps: Common {
     fn wait_go(&mut self) -> Step<i32>;
     fn join_namespaces(&mut self) -> Step;
     fn become_ns_root(&mut self) -> Step;
+    fn new_ipcns(&mut self) -> Step;
     /// The bind of the rootfs and the mounts before the first cgroup mount.
     fn prepare_mounts(&mut self) -> Step;
     fn report_mounted(&mut self) -> Step;

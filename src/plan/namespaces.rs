@@ -27,6 +27,9 @@ pub struct NamespacePlan {
     pub parent_join: Vec<(CloneFlags, PathBuf)>,
     /// A new cgroup namespace is made by the child once it is inside its cgroup.
     pub new_cgroupns: bool,
+    /// With a new user namespace the IPC namespace is made by the child as its root, so the
+    /// mqueue filesystem's root belongs to a mapped id (the clone's would be host root's).
+    pub late_ipcns: bool,
     /// A new time namespace is made by the parent (unshare affects children) with these offsets.
     pub new_timens: Option<Vec<(String, i64, u32)>>,
     pub new_userns: bool,
@@ -57,6 +60,7 @@ pub fn plan(spec: &Spec) -> NamespacePlan {
         join: Vec::new(),
         parent_join: Vec::new(),
         new_cgroupns: false,
+        late_ipcns: false,
         new_timens: None,
         new_userns: false,
         in_userns: false,
@@ -91,6 +95,10 @@ pub fn plan(spec: &Spec) -> NamespacePlan {
         }
     }
     p.new_userns = p.clone_flags.contains(CloneFlags::CLONE_NEWUSER);
+    if p.new_userns && p.clone_flags.contains(CloneFlags::CLONE_NEWIPC) {
+        p.clone_flags.remove(CloneFlags::CLONE_NEWIPC);
+        p.late_ipcns = true;
+    }
     p.in_userns = p.new_userns || p.join_user.is_some();
     p.new_pidns = p.clone_flags.contains(CloneFlags::CLONE_NEWPID);
     p.new_netns = p.clone_flags.contains(CloneFlags::CLONE_NEWNET);

@@ -83,6 +83,22 @@ pub fn spawn(
             };
             return finish(r, args.flags, false, child);
         }
+        // A joined cgroup namespace whose root does not hold the caller's cgroup (exec from a
+        // process outside the container's cgroup): the kernel refuses the move; brick moves
+        // the child after the clone instead.
+        (-1, nix::errno::Errno::ENOENT) if cgroup.is_some() => {
+            args.flags &= !CLONE_INTO_CGROUP;
+            args.cgroup = 0;
+            // SAFETY: as above.
+            let r = unsafe {
+                libc::syscall(
+                    libc::SYS_clone3,
+                    &mut args as *mut CloneArgs,
+                    std::mem::size_of::<CloneArgs>(),
+                )
+            };
+            return finish(r, args.flags, false, child);
+        }
         (r, _) => r,
     };
     finish(ret, args.flags, in_cgroup, child)
