@@ -174,6 +174,16 @@ test_cgv2_cgroupns() {
     assert_eq "0::/" "$(sed -n 1p <<<"$out")" "/proc/self/cgroup inside its own cgroup namespace"
     assert_eq 7 "$(sed -n 2p <<<"$out")" "the cgroup mount inside is the container's own cgroup"
     assert_contains "$(sed -n 3p <<<"$out")" cgroup2 "a cgroup2 mount inside"
+    # exec from outside the container's cgroup (this shell's): it joins the cgroup namespace
+    # and still lands in the container's cgroup (clone3 refuses CLONE_INTO_CGROUP there).
+    local id
+    args "$b" /bin/probe sleep 30
+    id=$(new_id)
+    v2_detached "$b" "$id"
+    run rt exec "$id" /bin/cat /proc/self/cgroup
+    assert_ok "exec into a container with a cgroup namespace"
+    assert_eq "0::/" "$out" "the exec'd process is in the container's cgroup, seen from its namespace"
+    rt delete --force "$id"
 }
 
 test_cgv2_clone_into_cgroup() {
