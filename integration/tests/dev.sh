@@ -73,7 +73,7 @@ test_dev_pts_and_shm() {
     b=$(bundle_new)
     args "$b" /bin/sh -c '/bin/probe stat /dev/pts/ptmx && /bin/probe write /dev/shm/x shm && /bin/probe read /dev/shm/x'
     report "$b"
-    assert_jq "$(echo "$out" | head -1)" '"\(.type) \(.major):\(.minor)"' "c 5:2"
+    assert_jq "$(head -1 <<<"$out")" '"\(.type) \(.major):\(.minor)"' "c 5:2"
     assert_eq shm "$(echo "$out" | tail -1)"
     # A new devpts instance: no host ptys are visible.
     args "$b" /bin/ls /dev/pts

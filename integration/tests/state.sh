@@ -67,7 +67,7 @@ test_list_formats() {
     run rt list
     assert_ok
     local header
-    header=$(echo "$out" | head -1)
+    header=$(head -1 <<<"$out")
     for col in ID PID STATUS BUNDLE CREATED OWNER; do
         assert_contains "$header" "$col" "list table header lacks $col"
     done
